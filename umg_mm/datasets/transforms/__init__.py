@@ -1,0 +1,1 @@
+"""transforms of umg_mm."""

@@ -1,0 +1,1 @@
+"""evaluation of umg_mm."""

@@ -1,0 +1,1 @@
+"""backbones of umg_mm."""

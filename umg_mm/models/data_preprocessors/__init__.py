@@ -1,0 +1,1 @@
+"""data_preprocessors of umg_mm."""

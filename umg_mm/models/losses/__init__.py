@@ -1,0 +1,1 @@
+"""losses of umg_mm."""

@@ -1,0 +1,1 @@
+"""pretrainers of umg_mm."""

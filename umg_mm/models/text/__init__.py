@@ -1,0 +1,1 @@
+"""text of umg_mm."""
