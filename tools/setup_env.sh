@@ -68,7 +68,7 @@ then
   log "installing ${TORCH_SPEC[*]}"
   "${PIP[@]}" install --isolated ${PIP_CERT:+--cert "$PIP_CERT"} "${TORCH_SPEC[@]}"
 fi
-TORCH_PIN=$("$PY" -c 'import torch, torchvision; print(f"torch=={torch.__version__}\ntorchvision=={torchvision.__version__}")')
+TORCH_PIN=$("$PY" -c 'from importlib.metadata import version as v; print(f"torch=={v(\"torch\")}\ntorchvision=={v(\"torchvision\")}")')
 constraints=$(mktemp)
 trap 'rm -f "$constraints"' EXIT
 printf '%s\n' "$TORCH_PIN" > "$constraints"

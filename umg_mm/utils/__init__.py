@@ -1,0 +1,1 @@
+"""Utilities of umg_mm: torch compatibility fixes and environment checks."""
