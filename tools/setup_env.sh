@@ -68,7 +68,8 @@ then
   log "installing ${TORCH_SPEC[*]}"
   "${PIP[@]}" install --isolated ${PIP_CERT:+--cert "$PIP_CERT"} "${TORCH_SPEC[@]}"
 fi
-TORCH_PIN=$("$PY" -c 'from importlib.metadata import version as v; print(f"torch=={v(\"torch\")}\ntorchvision=={v(\"torchvision\")}")')
+TORCH_PIN=$("$PY" -c 'from importlib.metadata import version
+print("torch==" + version("torch")); print("torchvision==" + version("torchvision"))')
 constraints=$(mktemp)
 trap 'rm -f "$constraints"' EXIT
 printf '%s\n' "$TORCH_PIN" > "$constraints"
@@ -95,7 +96,7 @@ if ! mmcv_ok; then
   if ! ls "$wheel_dir"/mmcv-*.whl >/dev/null 2>&1; then
     log "building mmcv $MMCV_VERSION with $flavour ops (several minutes; cached in $wheel_dir)"
     # mmcv 2.1.0's setup.py imports pkg_resources: build without isolation against setuptools<70.
-    "${PIP[@]}" install "setuptools<70"
+    "${PIP[@]}" install "setuptools<70" wheel==0.45.1
     build_env=(MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}")
     if [ "$want_cuda" = 1 ]; then
       nvcc_root=$(dirname "$(dirname "$(readlink -f "$(command -v nvcc)")")")
@@ -104,8 +105,9 @@ if ! mmcv_ok; then
       build_env+=(FORCE_CUDA=1 CUDA_HOME="${CUDA_HOME:-$nvcc_root}" TORCH_CUDA_ARCH_LIST="$arch"
                   CPATH="$cuda_inc${CPATH:+:$CPATH}")
     fi
+    rm -rf "$wheel_dir".partial.*              # left by an interrupted build
     tmp_dir="$wheel_dir.partial.$$"
-    rm -rf "$tmp_dir"; mkdir -p "$tmp_dir"
+    mkdir -p "$tmp_dir"
     env "${build_env[@]}" "${PIP[@]}" wheel --no-build-isolation --no-deps --no-cache-dir \
       -w "$tmp_dir" "mmcv==$MMCV_VERSION"
     rm -rf "$wheel_dir"; mv "$tmp_dir" "$wheel_dir"   # only a finished build lands in the cache

@@ -16,6 +16,7 @@
 ``import umg_mm`` calls :func:`apply`; ``tools/train.py`` and ``tools/test.py`` call
 :func:`setup_cpu_distributed`.
 """
+import importlib
 import os
 
 import numpy as np
@@ -27,7 +28,9 @@ from mmengine.config import Config
 def _mmengine_checkpoint_globals() -> list:
     """The non-tensor classes that mmengine 0.10.x pickles into its checkpoints."""
     from mmengine.logging.history_buffer import HistoryBuffer
-    multiarray = np._core.multiarray if hasattr(np, '_core') else np.core.multiarray
+    numpy_2 = int(np.__version__.split('.')[0]) >= 2
+    multiarray = importlib.import_module(
+        'numpy._core.multiarray' if numpy_2 else 'numpy.core.multiarray')
     safe = [HistoryBuffer, np.ndarray, np.dtype, multiarray._reconstruct, multiarray.scalar]
     # numpy >= 1.25 pickles dtypes as instances of their own classes (``numpy.dtypes.Float64DType``)
     dtypes = getattr(np, 'dtypes', None)

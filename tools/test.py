@@ -1,0 +1,43 @@
+"""Test (and evaluate) a checkpoint with a config's test loop and metrics.
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--show-dir DIR] [--out FILE.pkl]
+        [--cfg-options k=v ...]
+    bash tools/dist_test.sh CONFIG CHECKPOINT NGPUS [args...]
+"""
+import argparse
+import os.path as osp
+
+import umg_mm  # noqa: F401  (registers components, applies torch compatibility fixes)
+from mmengine.evaluator import DumpResults
+from umg_mm.utils.launch import add_common_args, build_runner, enable_visualization, load_config
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Test a model with umg_mm')
+    add_common_args(parser)
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--out', help='dump predictions to this pickle file')
+    parser.add_argument('--show', action='store_true', help='show predictions in a window')
+    parser.add_argument('--show-dir', help='write pictures of the predictions here')
+    parser.add_argument('--wait-time', type=float, default=2, help='seconds each shown picture stays')
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
+    cfg = load_config(args)
+    cfg.load_from = args.checkpoint
+    if args.show or args.show_dir:
+        enable_visualization(cfg, args.show_dir, args.show, args.wait_time)
+    runner = build_runner(cfg)
+    if args.out is not None:
+        if not args.out.endswith(('.pkl', '.pickle')):
+            raise ValueError(f'--out must name a .pkl or .pickle file, got {args.out}')
+        runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()
