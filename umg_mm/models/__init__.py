@@ -1,1 +1,2 @@
-"""models of umg_mm."""
+"""Models of umg_mm; importing it registers every model component."""
+from . import backbones  # noqa: F401

@@ -1,1 +1,4 @@
-"""backbones of umg_mm."""
+"""Backbones of umg_mm: the UMG-CLIP visual tower."""
+from .umg_clip_backbone import UMGCLIPBackbone
+
+__all__ = ['UMGCLIPBackbone']

@@ -1,0 +1,275 @@
+"""UMGCLIPBackbone: equality with open_clip, output shapes, registries, checkpoints, freezing."""
+import open_clip
+import pytest
+import torch
+import torch.nn.functional as F
+from mmengine.optim import build_optim_wrapper
+
+import umg_mm  # noqa: F401  (registers the backbone)
+from umg_mm.models.backbones import UMGCLIPBackbone
+from umg_mm.models.utils import TINY_OPEN_CLIP_CFG as TINY
+from umg_mm.models.utils import build_open_clip
+
+
+@pytest.fixture(scope='module')
+def clip_and_file(tmp_path_factory):
+    """A tiny open_clip model with random weights, and its open_clip checkpoint file."""
+    torch.manual_seed(0)
+    clip = build_open_clip(model_cfg=TINY).eval()
+    path = tmp_path_factory.mktemp('ckpt') / 'tiny_open_clip.pt'
+    torch.save(clip.state_dict(), path)
+    return clip, str(path)
+
+
+def _randomise_lora(backbone):
+    for name, param in backbone.named_parameters():
+        if 'lora_B' in name:
+            torch.nn.init.normal_(param, std=0.1)
+
+
+def test_global_equals_open_clip_encode_image(clip_and_file):
+    clip, path = clip_and_file
+    backbone = UMGCLIPBackbone(model_cfg=TINY, checkpoint=path, out_type='global').eval()
+    images = torch.randn(3, 3, 32, 32)
+    with torch.no_grad():
+        (ours,) = backbone(images)
+        theirs = clip.encode_image(images)
+    assert ours.shape == (3, 32)
+    torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-6)
+    # forward_intermediates gives the same global embedding, and block outputs like open_clip's
+    with torch.no_grad():
+        ours = backbone.forward_intermediates(images, indices=[0, 1])
+        theirs = clip.visual.forward_intermediates(images, indices=[0, 1])
+    torch.testing.assert_close(ours['image_features'], theirs['image_features'])
+    for a, b in zip(ours['image_intermediates'], theirs['image_intermediates']):
+        torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize('size', [(32, 32), (37, 53), (17, 8)])
+@pytest.mark.parametrize('readout', ['tokens', 'value'])
+def test_dense_and_pyramid_shapes_for_any_input_size(size, readout):
+    backbone = UMGCLIPBackbone(model_cfg=TINY, out_type='dict', dense_readout=readout).eval()
+    height, width = size
+    h, w = -(-height // 8), -(-width // 8)  # padded to the patch size 8
+    out = backbone(torch.randn(2, 3, height, width))
+    assert out['global'].shape == (2, 32)
+    assert out['dense'].shape == (2, 32, h, w)
+    assert [tuple(level.shape) for level in out['pyramid']] == [
+        (2, 64, 4 * h, 4 * w), (2, 64, 2 * h, 2 * w), (2, 64, h, w), (2, 64, -(-h // 2), -(-w // 2))]
+    assert backbone.pyramid_strides == (2.0, 4.0, 8.0, 16.0)
+
+
+def test_padding_to_patch_multiple_is_zero_padding():
+    backbone = UMGCLIPBackbone(model_cfg=TINY, out_type='dense').eval()
+    image = torch.randn(1, 3, 30, 27)
+    with torch.no_grad():
+        (dense,) = backbone(image)
+        (padded,) = backbone(F.pad(image, (0, 5, 0, 2)))
+    torch.testing.assert_close(dense, padded)
+
+
+def test_dense_tokens_readout_is_last_tokens_in_joint_space(clip_and_file):
+    clip, path = clip_and_file
+    backbone = UMGCLIPBackbone(model_cfg=TINY, checkpoint=path, out_type='dense').eval()
+    images = torch.randn(2, 3, 32, 32)
+    visual = clip.visual
+    with torch.no_grad():
+        (dense,) = backbone(images)
+        tokens = visual.transformer(visual._embeds(images))[:, 1:]
+        expected = (visual.ln_post(tokens) @ visual.proj).transpose(1, 2).reshape(2, 32, 4, 4)
+    torch.testing.assert_close(dense, expected)
+
+
+def test_dense_value_readout_is_last_value_path(clip_and_file):
+    clip, path = clip_and_file
+    backbone = UMGCLIPBackbone(model_cfg=TINY, checkpoint=path, out_type='dense',
+                               dense_readout='value').eval()
+    images = torch.randn(2, 3, 32, 32)
+    visual = clip.visual
+    last = visual.transformer.resblocks[-1]
+    with torch.no_grad():
+        (dense,) = backbone(images)
+        x = visual.transformer.resblocks[0](visual._embeds(images))
+        value_w = last.attn.in_proj_weight[128:]
+        value_b = last.attn.in_proj_bias[128:]
+        values = F.linear(last.ln_1(x), value_w, value_b)
+        out = last.attn.out_proj(values)[:, 1:]
+        expected = (visual.ln_post(out) @ visual.proj).transpose(1, 2).reshape(2, 32, 4, 4)
+        (tokens_dense,) = UMGCLIPBackbone(model_cfg=TINY, checkpoint=path,
+                                          out_type='dense').eval()(images)
+    torch.testing.assert_close(dense, expected, rtol=1e-4, atol=1e-5)
+    assert not torch.allclose(dense, tokens_dense)
+
+
+def test_pyramid_channels_and_out_indices():
+    backbone = UMGCLIPBackbone(model_cfg=TINY, out_type='pyramid', out_indices=(0, 0, 1, -1),
+                               pyramid_channels=[8, 16, 24, 32])
+    levels = backbone(torch.randn(1, 3, 32, 32))
+    assert [level.shape[1] for level in levels] == [8, 16, 24, 32]
+    assert backbone.out_indices == (0, 0, 1, 1)
+    with pytest.raises(ValueError, match='outside 0..1'):
+        UMGCLIPBackbone(model_cfg=TINY, out_type='pyramid', out_indices=(0, 1, 2, 5))
+
+
+@pytest.mark.parametrize('scope', ['mmdet', 'mmseg', 'mmpretrain'])
+def test_builds_from_each_library_registry(scope):
+    registry = __import__(f'{scope}.registry', fromlist=['MODELS']).MODELS
+    backbone = registry.build(dict(type='UMGCLIPBackbone', model_cfg=TINY, out_type='pyramid'))
+    assert isinstance(backbone, UMGCLIPBackbone)
+    assert len(backbone(torch.randn(1, 3, 32, 32))) == 4
+
+
+def test_loads_mmengine_checkpoint_with_prefix_and_reports(clip_and_file, tmp_path):
+    clip, path = clip_and_file
+    source = UMGCLIPBackbone(model_cfg=TINY, checkpoint=path, out_type='dict')
+    state = {f'backbone.{k}': v for k, v in source.state_dict().items()}
+    state['decode_head.conv_seg.weight'] = torch.zeros(3)
+    state['backbone.visual.not_a_layer'] = torch.zeros(1)
+    file = tmp_path / 'iter_10.pth'
+    torch.save({'meta': {'epoch': 1}, 'state_dict': state}, file)
+    target = UMGCLIPBackbone(model_cfg=TINY, out_type='dict')
+    report = target.load_checkpoint(str(file))
+    assert report.prefix == 'backbone.'
+    assert report.unexpected == ['visual.not_a_layer']
+    assert report.ignored == 1 and report.missing == []
+    for key, value in source.state_dict().items():
+        torch.testing.assert_close(target.state_dict()[key], value)
+
+
+def test_shape_mismatch_is_an_error_naming_the_key(clip_and_file):
+    _, path = clip_and_file
+    wider = dict(TINY, vision_cfg=dict(TINY['vision_cfg'], width=128))
+    with pytest.raises(ValueError, match=r'shape mismatch for visual\.class_embedding'):
+        UMGCLIPBackbone(model_cfg=wider, checkpoint=path)
+
+
+def test_checkpoint_positional_embedding_resized_to_model_grid(clip_and_file):
+    _, path = clip_and_file  # made at 32 px (4x4 grid)
+    bigger = dict(TINY, vision_cfg=dict(TINY['vision_cfg'], image_size=48))
+    backbone = UMGCLIPBackbone(model_cfg=bigger, checkpoint=path)
+    assert backbone.visual.positional_embedding.shape == (37, 64)
+
+
+def test_file_without_visual_tower_is_a_clear_error(tmp_path):
+    file = tmp_path / 'head_only.pth'
+    torch.save({'state_dict': {'decode_head.conv_seg.weight': torch.zeros(3)}}, file)
+    with pytest.raises(KeyError, match="no key ending in 'visual.conv1.weight'"):
+        UMGCLIPBackbone(model_cfg=TINY, checkpoint=str(file))
+
+
+def test_lora_checkpoints_apart_and_merged(clip_and_file, tmp_path):
+    _, path = clip_and_file
+    lora = dict(r=4, alpha=8)
+    tuned = UMGCLIPBackbone(model_cfg=TINY, checkpoint=path, lora=lora, out_type='global').eval()
+    _randomise_lora(tuned)
+    images = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        (expected,) = tuned(images)
+    apart = tmp_path / 'apart.pth'
+    torch.save({'state_dict': {f'backbone.{k}': v for k, v in tuned.state_dict().items()}}, apart)
+
+    reloaded = UMGCLIPBackbone(model_cfg=TINY, lora=lora, checkpoint=str(apart),
+                               out_type='global').eval()
+    with pytest.raises(ValueError, match='LoRA adapters kept apart'):
+        UMGCLIPBackbone(model_cfg=TINY, checkpoint=str(apart))
+
+    tuned.merge_lora()
+    assert not any('lora' in k or 'base_layer' in k for k in tuned.state_dict())
+    merged = tmp_path / 'merged.pth'
+    torch.save({'state_dict': {f'backbone.{k}': v for k, v in tuned.state_dict().items()}}, merged)
+    plain = UMGCLIPBackbone(model_cfg=TINY, checkpoint=str(merged), out_type='global').eval()
+    with torch.no_grad():
+        torch.testing.assert_close(reloaded(images)[0], expected)
+        torch.testing.assert_close(tuned(images)[0], expected, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(plain(images)[0], expected, rtol=1e-5, atol=1e-5)
+
+
+def test_init_cfg_pretrained_loads_and_init_weights_keeps_weights(clip_and_file):
+    clip, path = clip_and_file
+    backbone = UMGCLIPBackbone(model_cfg=TINY, init_cfg=dict(type='Pretrained', checkpoint=path))
+    backbone.init_weights()
+    torch.testing.assert_close(backbone.visual.proj, clip.visual.proj)
+    loaded = UMGCLIPBackbone(model_cfg=TINY, checkpoint=path)
+    before = {k: v.clone() for k, v in loaded.state_dict().items()}
+    loaded.init_weights()
+    for key, value in loaded.state_dict().items():
+        assert torch.equal(value, before[key]), key
+    with pytest.raises(ValueError, match='only init_cfg=dict\\(type="Pretrained"'):
+        UMGCLIPBackbone(model_cfg=TINY, init_cfg=dict(type='Normal', layer='Conv2d'))
+
+
+def test_pretrained_tag_errors_offline(monkeypatch):
+    with pytest.raises(ValueError, match='not an open_clip pretrained tag'):
+        UMGCLIPBackbone(model_name='ViT-B-16', pretrained='no_such_tag')
+
+    def unreachable(*args, **kwargs):
+        raise OSError('could not resolve host huggingface.co')
+
+    monkeypatch.setattr(open_clip.factory, 'download_pretrained', unreachable)
+    with pytest.raises(RuntimeError, match='checkpoint=<file>'):
+        UMGCLIPBackbone(model_name='ViT-B-16', pretrained='laion2b_s34b_b88k')
+    with pytest.raises(ValueError, match='not an open_clip model name'):
+        UMGCLIPBackbone(model_name='ViT-Q-99')
+
+
+def test_frozen_by_default_and_frozen_stages():
+    backbone = UMGCLIPBackbone(model_cfg=TINY, out_type='pyramid')
+    trainable = {n for n, p in backbone.named_parameters() if p.requires_grad}
+    assert trainable and all(n.startswith('pyramid_neck.') for n in trainable)
+
+    partly = UMGCLIPBackbone(model_cfg=TINY, frozen_stages=2).train()
+    trainable = {n for n, p in partly.named_parameters() if p.requires_grad}
+    assert 'visual.transformer.resblocks.1.mlp.c_fc.weight' in trainable
+    assert 'visual.proj' in trainable
+    assert not any(n.startswith(('visual.conv1', 'visual.transformer.resblocks.0'))
+                   for n in trainable)
+    assert not partly.visual.transformer.resblocks[0].training
+    assert partly.visual.transformer.resblocks[1].training
+
+    everything = UMGCLIPBackbone(model_cfg=TINY, frozen_stages=0)
+    assert all(p.requires_grad for p in everything.parameters())
+    everything.lock()
+    assert not any(p.requires_grad for p in everything.parameters())
+    with pytest.raises(ValueError, match='frozen_stages=9'):
+        UMGCLIPBackbone(model_cfg=TINY, frozen_stages=9)
+
+
+def test_grad_checkpointing_gives_same_gradients():
+    torch.manual_seed(1)
+    images = torch.randn(2, 3, 32, 32)
+    grads = []
+    for checkpointing in (False, True):
+        torch.manual_seed(0)
+        backbone = UMGCLIPBackbone(model_cfg=TINY, frozen_stages=0, out_type='dense',
+                                   grad_checkpointing=checkpointing)
+        backbone(images)[0].sum().backward()
+        grads.append(backbone.visual.conv1.weight.grad)
+    torch.testing.assert_close(grads[0], grads[1])
+
+
+def test_lora_trains_only_adapters_through_stock_optim_wrapper():
+    backbone = UMGCLIPBackbone(model_cfg=TINY, lora=dict(r=4), out_type='dense')
+    optim_wrapper = build_optim_wrapper(backbone, dict(optimizer=dict(type='AdamW', lr=0.1)))
+    before = {k: v.clone() for k, v in backbone.state_dict().items()}
+    loss = backbone(torch.randn(2, 3, 32, 32))[0].square().mean()
+    optim_wrapper.update_params(loss)
+    loss = backbone(torch.randn(2, 3, 32, 32))[0].square().mean()
+    optim_wrapper.update_params(loss)
+    after = backbone.state_dict()
+    lora_keys = [k for k in after if 'lora_' in k]
+    assert lora_keys and all(not torch.allclose(after[k], before[k]) for k in lora_keys
+                             if 'lora_B' in k)
+    # base weights stay put (peft's attention adapter merges and unmerges around each forward,
+    # which may move them by float rounding only)
+    for key in set(after) - set(lora_keys):
+        torch.testing.assert_close(after[key], before[key], rtol=0, atol=1e-6)
+    stepped = [p for p in optim_wrapper.optimizer.state if optim_wrapper.optimizer.state[p]]
+    assert stepped and all(p.requires_grad for p in stepped)
+
+
+def test_lora_on_vit_b_16_trains_under_two_percent():
+    backbone = UMGCLIPBackbone(model_name='ViT-B-16', lora=dict(r=8, alpha=16))
+    total = sum(p.numel() for p in backbone.parameters())
+    trainable = sum(p.numel() for p in backbone.parameters() if p.requires_grad)
+    assert 85e6 < total < 88e6
+    assert 0 < trainable / total < 0.02

@@ -1,0 +1,413 @@
+"""The UMG-CLIP visual backbone: an open_clip vision tower with global, dense and pyramid outputs.
+
+The tower is open_clip's own ``VisionTransformer`` (built by open_clip from a model name or an
+explicit model config); this wrapper only chooses what to read out of it:
+
+* ``global``: the image embedding in the joint image-text space, exactly what open_clip's
+  ``CLIP.encode_image`` returns for the same weights and input (same modules, same order);
+* ``dense``: one embedding per patch in the same joint space, ``(B, embed_dim, H/p, W/p)``;
+* ``pyramid``: features of chosen intermediate blocks rescaled to strides ``p/4, p/2, p, 2p``
+  (4, 8, 16, 32 for a ``/16`` model) by mmseg's ``Feature2Pyramid`` neck.
+
+Any input size works: the input is zero-padded on the bottom/right to a multiple of the patch
+size, and the positional embeddings are interpolated (bicubic, mmpretrain's
+``resize_pos_embed``) to the resulting patch grid when it differs from the pretraining grid.
+"""
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from mmengine.logging import MMLogger
+from mmengine.model import BaseModule
+from mmpretrain.models.utils import resize_pos_embed
+from open_clip.model import resize_pos_embed as resize_checkpoint_pos_embed
+from open_clip.transformer import ResidualAttentionBlock, VisionTransformer
+from torch import nn
+
+from umg_mm.registry import MODELS
+from ..utils import (apply_lora, build_open_clip, load_tower_state, merge_lora,
+                     trainable_summary)
+
+OUT_TYPES = ('global', 'dense', 'pyramid', 'dict')
+DENSE_READOUTS = ('tokens', 'value')
+
+
+@MODELS.register_module()
+class UMGCLIPBackbone(BaseModule):
+    """UMG-CLIP visual tower (open_clip inside) for mmdet, mmseg and mmpretrain configs.
+
+    Args:
+        model_name: open_clip model name (``open_clip.list_models()``), e.g. ``'ViT-B-16'``.
+            Ignored when ``model_cfg`` is given.
+        model_cfg: explicit open_clip model config (``embed_dim``, ``vision_cfg``, ``text_cfg``),
+            e.g. a tiny one for tests. Takes precedence over ``model_name``.
+        pretrained: open_clip pretrained tag of ``model_name`` (downloaded from the hub by
+            open_clip; fails with a clear error where the hub is unreachable).
+        checkpoint: a local weights file, loaded at construction: an open_clip checkpoint, a
+            umg_mm/mmengine checkpoint, or the output of ``tools/convert_open_clip.py``; LoRA
+            weights merged or kept apart (see ``lora``).
+        checkpoint_prefix: prefix of this backbone's keys in ``checkpoint`` (``'backbone.'`` for
+            an mmdet/mmseg checkpoint, ``''`` for open_clip); ``None`` finds it.
+        out_type: what ``forward`` returns, one of ``'global'``, ``'dense'``, ``'pyramid'``,
+            ``'dict'`` (see :meth:`forward`).
+        dense_readout: how dense embeddings are read out of the last block: ``'tokens'`` (the
+            last block's patch tokens through ``ln_post`` and ``proj``, as the global embedding
+            is made from the class token) or ``'value'`` (the last block's value path only, without
+            query-key mixing, residual or MLP, through ``ln_post`` and ``proj``; MaskCLIP's choice,
+            better localised for a CLIP not trained on dense alignment).
+        out_indices: blocks (0-based) whose outputs feed the pyramid, one per level; default
+            four evenly spaced blocks ending with the last ((2, 5, 8, 11) for 12 blocks).
+        pyramid_neck: config of the neck that rescales the block outputs (built in mmseg's
+            registry; ``embed_dim`` is filled in). Default: ``Feature2Pyramid`` with rescales
+            (4, 2, 1, 0.5) and BN. Built only for ``out_type`` ``'pyramid'`` or ``'dict'``;
+            ``None`` disables it for ``'dict'``.
+        pyramid_channels: output channels of each pyramid level (an int or one per level); a
+            1x1 convolution maps the tower width to them. ``None`` keeps the tower width.
+        frozen_stages: how many leading stages are frozen (no gradient, eval mode). Stages are
+            the patch embedding (conv1, class and positional embeddings, ln_pre), each block, and
+            the head (ln_post, proj). ``-1`` (default) freezes them all; ``0`` trains everything.
+        lora: LoRA config ``dict(r=8, alpha=16, dropout=0., target_modules=('attn', 'c_fc',
+            'c_proj'))`` applied through peft; then only the adapters (and the pyramid neck)
+            train. ``None`` disables it.
+        grad_checkpointing: recompute block activations in the backward pass.
+        init_cfg: only ``dict(type='Pretrained', checkpoint=..., prefix=...)`` is accepted; it
+            is loaded by :meth:`init_weights` with the same checks as ``checkpoint``. Other
+            initialisers would overwrite the CLIP weights and are refused.
+    """
+
+    def __init__(self,
+                 model_name: str = 'ViT-B-16',
+                 model_cfg: Optional[dict] = None,
+                 pretrained: Optional[str] = None,
+                 checkpoint: Optional[str] = None,
+                 checkpoint_prefix: Optional[str] = None,
+                 out_type: str = 'dense',
+                 dense_readout: str = 'tokens',
+                 out_indices: Optional[Sequence[int]] = None,
+                 pyramid_neck: Optional[dict] = dict(
+                     type='Feature2Pyramid', rescales=(4, 2, 1, 0.5), norm_cfg=dict(type='BN')),
+                 pyramid_channels: Optional[Union[int, Sequence[int]]] = None,
+                 frozen_stages: int = -1,
+                 lora: Optional[dict] = None,
+                 grad_checkpointing: bool = False,
+                 init_cfg: Optional[Union[dict, List[dict]]] = None):
+        _check_init_cfg(init_cfg)
+        super().__init__(init_cfg=init_cfg)
+        if out_type not in OUT_TYPES:
+            raise ValueError(f'out_type={out_type!r}; choose one of {OUT_TYPES}')
+        if dense_readout not in DENSE_READOUTS:
+            raise ValueError(f'dense_readout={dense_readout!r}; choose one of {DENSE_READOUTS}')
+        self.model_name = 'model_cfg' if model_cfg is not None else model_name
+        clip = build_open_clip(None if model_cfg is not None else model_name, model_cfg,
+                               pretrained)
+        visual = clip.visual
+        if not isinstance(visual, VisionTransformer) or visual.attn_pool is not None:
+            raise NotImplementedError(
+                f'{self.model_name} has a {type(visual).__name__} vision tower'
+                f'{" with attentional pooling" if getattr(visual, "attn_pool", None) else ""}; '
+                f'UMGCLIPBackbone supports open_clip VisionTransformer towers with token or '
+                f'average pooling (ViT-*, ViT-*-quickgelu, ...).')
+        self.visual = visual
+        del clip  # the text tower lives in UMGCLIPTextEncoder
+        self.out_type = out_type
+        self.dense_readout = dense_readout
+        self.patch_size = tuple(visual.patch_size)
+        self.embed_dim = visual.output_dim
+        self.width = visual.transformer.width
+        self.num_layers = len(visual.transformer.resblocks)
+        if dense_readout == 'value' and not isinstance(visual.transformer.resblocks[-1],
+                                                       ResidualAttentionBlock):
+            raise NotImplementedError(
+                f"dense_readout='value' needs open_clip's default attention blocks; "
+                f'{self.model_name} uses {type(visual.transformer.resblocks[-1]).__name__}. '
+                f"Use dense_readout='tokens'.")
+
+        self.out_indices = self._check_out_indices(out_indices, pyramid_neck)
+        self.pyramid_neck = None
+        self.pyramid_proj = None
+        if pyramid_neck is not None and out_type in ('pyramid', 'dict'):
+            self._build_pyramid(pyramid_neck, pyramid_channels)
+
+        self.frozen_stages = frozen_stages
+        self._freeze_stages()
+        self.lora_cfg = lora
+        if lora is not None:
+            if frozen_stages != -1:
+                raise ValueError(f'With lora the base weights are frozen by peft; leave '
+                                 f'frozen_stages=-1 (got {frozen_stages}).')
+            apply_lora(self.visual, **lora)
+        if grad_checkpointing:
+            self.set_grad_checkpointing(True)
+        if checkpoint is not None:
+            self.load_checkpoint(checkpoint, checkpoint_prefix)
+        MMLogger.get_current_instance().info(
+            f'UMGCLIPBackbone({self.model_name}, lora={lora}): {trainable_summary(self)}')
+
+    # ------------------------------------------------------------------ building
+    def _check_out_indices(self, out_indices, pyramid_neck) -> Tuple[int, ...]:
+        layers = self.num_layers
+        if out_indices is None:
+            num = len(pyramid_neck.get('rescales', (4, 2, 1, 0.5))) if pyramid_neck else 4
+            return tuple(max(0, (i + 1) * layers // num - 1) for i in range(num))
+        indices = tuple(i + layers if i < 0 else i for i in out_indices)
+        bad = [i for i in indices if not 0 <= i < layers]
+        if bad:
+            raise ValueError(f'out_indices={tuple(out_indices)} name blocks outside '
+                             f'0..{layers - 1} of {self.model_name} ({layers} blocks)')
+        return indices
+
+    def _build_pyramid(self, neck_cfg: dict, channels) -> None:
+        from mmseg.registry import MODELS as MMSEG_MODELS
+        import mmseg.models  # noqa: F401  (registers Feature2Pyramid)
+        cfg = dict(neck_cfg)
+        cfg.setdefault('embed_dim', self.width)
+        rescales = cfg.get('rescales', (4, 2, 1, 0.5))
+        if len(rescales) != len(self.out_indices):
+            raise ValueError(f'the pyramid neck has {len(rescales)} levels (rescales={rescales}) '
+                             f'but out_indices={self.out_indices} gives {len(self.out_indices)}')
+        self.pyramid_neck = MMSEG_MODELS.build(cfg)
+        if channels is not None:
+            if isinstance(channels, int):
+                channels = [channels] * len(rescales)
+            if len(channels) != len(rescales):
+                raise ValueError(f'pyramid_channels={channels} must give one value per level '
+                                 f'({len(rescales)})')
+            self.pyramid_proj = nn.ModuleList(
+                nn.Conv2d(self.width, c, kernel_size=1) for c in channels)
+        self.pyramid_rescales = tuple(rescales)
+        self.pyramid_strides = tuple(self.patch_size[0] / r for r in rescales)
+
+    def _stages(self) -> List[List[Union[nn.Module, nn.Parameter]]]:
+        v = self.visual
+        return ([[v.conv1, v.class_embedding, v.positional_embedding, v.ln_pre]] +
+                [[block] for block in v.transformer.resblocks] + [[v.ln_post, v.proj]])
+
+    def _freeze_stages(self) -> None:
+        stages = self._stages()
+        if not -1 <= self.frozen_stages <= len(stages):
+            raise ValueError(f'frozen_stages={self.frozen_stages}; use -1 (all frozen), 0 (train '
+                             f'all) or up to {len(stages)} (embedding, {self.num_layers} blocks, '
+                             f'head)')
+        count = len(stages) if self.frozen_stages == -1 else self.frozen_stages
+        for stage in stages[:count]:
+            for item in stage:
+                params = [item] if isinstance(item, nn.Parameter) else item.parameters()
+                for param in params:
+                    param.requires_grad = False
+
+    def train(self, mode: bool = True) -> 'UMGCLIPBackbone':
+        """Set train mode, keeping frozen stages in eval mode (no patch dropout there)."""
+        super().train(mode)
+        if mode and self.lora_cfg is None:
+            count = len(self._stages()) if self.frozen_stages == -1 else self.frozen_stages
+            for stage in self._stages()[:count]:
+                for item in stage:
+                    if isinstance(item, nn.Module):
+                        item.eval()
+            if count > 0:
+                self.visual.patch_dropout.eval()
+        return self
+
+    # ------------------------------------------------------------------ open_clip-style API
+    def lock(self, unlocked_groups: int = 0, freeze_bn_stats: bool = False) -> None:
+        """Freeze the tower as open_clip's ``lock_image_tower`` does (last groups unlocked)."""
+        self.visual.lock(unlocked_groups=unlocked_groups, freeze_bn_stats=freeze_bn_stats)
+
+    def set_grad_checkpointing(self, enable: bool = True) -> None:
+        """Recompute each block's activations in the backward pass (less memory)."""
+        self.visual.set_grad_checkpointing(enable)
+
+    def merge_lora(self) -> None:
+        """Fold the LoRA adapters into the base weights (for export); the layout becomes plain."""
+        merge_lora(self.visual)
+        self.lora_cfg = None
+
+    # ------------------------------------------------------------------ weights
+    def load_checkpoint(self, path: str, prefix: Optional[str] = None):
+        """Load this backbone's weights from ``path`` (see ``checkpoint`` in the class doc).
+
+        Returns:
+            The :class:`~umg_mm.models.utils.LoadReport` (also logged).
+        """
+        return load_tower_state(self, path, anchor='visual.conv1.weight', prefix=prefix,
+                                own_roots=('visual', 'pyramid_neck', 'pyramid_proj'))
+
+    def adapt_checkpoint_state(self, state: Dict[str, torch.Tensor]) -> None:
+        """Resize a checkpoint's positional embeddings to this tower's grid (open_clip's rule)."""
+        resize_checkpoint_pos_embed(state, self)
+
+    def init_weights(self) -> None:
+        """Load ``init_cfg``'s checkpoint, if any; never re-initialise the CLIP weights.
+
+        The pyramid neck keeps PyTorch's default initialisation from construction.
+        """
+        if self._is_init:
+            return
+        cfgs = self.init_cfg if isinstance(self.init_cfg, list) else \
+            [self.init_cfg] if self.init_cfg else []
+        for cfg in cfgs:
+            self.load_checkpoint(cfg['checkpoint'], cfg.get('prefix'))
+        self._is_init = True
+
+    # ------------------------------------------------------------------ forward
+    def _pos_embed(self, grid: Tuple[int, int]) -> torch.Tensor:
+        pos = self.visual.positional_embedding.unsqueeze(0)
+        return resize_pos_embed(pos, self.visual.grid_size, grid, mode='bicubic',
+                                num_extra_tokens=1)
+
+    def _tokens(self, x: torch.Tensor, indices: Sequence[int], drop_patches: bool):
+        """Run the tower: final tokens (B, 1 + h*w, width), {block: its output}, grid (h, w).
+
+        ``{-1: ...}`` is the embedding output (the input of block 0).
+        """
+        v = self.visual
+        ph, pw = self.patch_size
+        height, width = x.shape[-2:]
+        pad_h, pad_w = (-height) % ph, (-width) % pw
+        if pad_h or pad_w:
+            x = F.pad(x, (0, pad_w, 0, pad_h))
+        grid = ((height + pad_h) // ph, (width + pad_w) // pw)
+        x = v.conv1(x).flatten(2).transpose(1, 2)
+        cls = v.class_embedding.to(x.dtype).view(1, 1, -1).expand(x.shape[0], -1, -1)
+        x = torch.cat([cls, x], dim=1) + self._pos_embed(grid).to(x.dtype)
+        if drop_patches:
+            x = v.patch_dropout(x)
+        embeds = v.ln_pre(x)
+        taken = sorted(set(i for i in indices if i >= 0))
+        if taken:
+            x, intermediates = v.transformer.forward_intermediates(embeds, indices=taken)
+            by_index = dict(zip(taken, intermediates))
+        else:
+            x, by_index = v.transformer(embeds), {}
+        by_index[-1] = embeds  # the input of block 0
+        return x, by_index, grid
+
+    def _to_joint(self, tokens: torch.Tensor) -> torch.Tensor:
+        tokens = self.visual.ln_post(tokens)
+        return tokens @ self.visual.proj if self.visual.proj is not None else tokens
+
+    def _global(self, x: torch.Tensor) -> torch.Tensor:
+        pooled, _ = self.visual._pool(x)
+        return pooled @ self.visual.proj if self.visual.proj is not None else pooled
+
+    def _dense(self, x: torch.Tensor, before_last: Optional[torch.Tensor],
+               grid: Tuple[int, int]) -> torch.Tensor:
+        if self.dense_readout == 'value':
+            block = self.visual.transformer.resblocks[-1]
+            y = block.ln_1(before_last)
+            length = y.shape[1]
+            # a diagonal mask makes each token attend only to itself: out_proj(value(token))
+            only_self = ~torch.eye(length, dtype=torch.bool, device=y.device)
+            x = block.ls_1(block.attn(y, y, y, need_weights=False, attn_mask=only_self)[0])
+        dense = self._to_joint(x[:, 1:])
+        return dense.transpose(1, 2).reshape(dense.shape[0], -1, *grid)
+
+    def _pyramid(self, by_index: Dict[int, torch.Tensor], grid) -> Tuple[torch.Tensor, ...]:
+        maps = []
+        for index, rescale in zip(self.out_indices, self.pyramid_rescales):
+            fmap = by_index[index][:, 1:].transpose(1, 2).reshape(-1, self.width, *grid)
+            if rescale < 1:
+                # edge-replicate to a multiple of the pooling window: max pooling then acts as
+                # ceil_mode pooling, so odd grids keep their last row/column
+                window = round(1 / rescale)
+                fmap = F.pad(fmap, (0, (-grid[1]) % window, 0, (-grid[0]) % window),
+                             mode='replicate')
+            maps.append(fmap)
+        levels = self.pyramid_neck(maps)
+        if self.pyramid_proj is not None:
+            levels = [proj(level) for proj, level in zip(self.pyramid_proj, levels)]
+        return tuple(levels)
+
+    def forward(self, inputs: torch.Tensor):
+        """Encode a batch of images.
+
+        Args:
+            inputs: normalised images ``(B, 3, H, W)``, any ``H, W``; padded on the bottom/right
+                to ``(Hp, Wp)``, the next multiples of the patch size ``p``. Let
+                ``h, w = Hp / p, Wp / p`` and ``D`` the joint embedding size.
+
+        Returns:
+            By ``out_type``:
+
+            * ``'global'``: ``(global,)`` with ``global`` of shape ``(B, D)``, equal to open_clip
+              ``encode_image`` (not L2-normalised);
+            * ``'dense'``: ``(dense,)`` with ``dense`` of shape ``(B, D, h, w)``;
+            * ``'pyramid'``: one tensor per level, ``(B, C_i, ceil(h * r_i), ceil(w * r_i))`` for
+              the neck's rescales ``r_i`` (``(4, 2, 1, 0.5)``: strides 4, 8, 16, 32 for
+              ``p=16``); ``C_i`` is the tower width or ``pyramid_channels``;
+            * ``'dict'``: ``{'global': (B, D), 'dense': (B, D, h, w), 'pyramid': tuple}``
+              (``'pyramid'`` only when a pyramid neck is built).
+        """
+        want_global = self.out_type in ('global', 'dict')
+        want_dense = self.out_type in ('dense', 'dict')
+        want_pyramid = self.pyramid_neck is not None and self.out_type in ('pyramid', 'dict')
+        indices = list(self.out_indices) if want_pyramid else []
+        if want_dense and self.dense_readout == 'value':
+            indices.append(self.num_layers - 2)
+        x, by_index, grid = self._tokens(inputs, indices, drop_patches=self.out_type == 'global')
+        outputs = {}
+        if want_global:
+            outputs['global'] = self._global(x)
+        if want_dense:
+            outputs['dense'] = self._dense(x, by_index.get(self.num_layers - 2), grid)
+        if want_pyramid:
+            outputs['pyramid'] = self._pyramid(by_index, grid)
+        if self.out_type == 'dict':
+            return outputs
+        return outputs[self.out_type] if self.out_type == 'pyramid' else \
+            (outputs[self.out_type],)
+
+    def forward_intermediates(self,
+                              inputs: torch.Tensor,
+                              indices: Optional[Union[int, Sequence[int]]] = None,
+                              output_fmt: str = 'NCHW',
+                              norm: bool = False,
+                              intermediates_only: bool = False) -> Dict[str, object]:
+        """Block outputs, in the words of timm/open_clip ``forward_intermediates``.
+
+        Args:
+            inputs: images ``(B, 3, H, W)`` (padded as in :meth:`forward`).
+            indices: an int ``n`` takes the last ``n`` blocks, a sequence takes those blocks
+                (negative counts from the end), ``None`` takes all.
+            output_fmt: ``'NCHW'`` gives ``(B, width, h, w)`` maps, ``'NLC'`` gives
+                ``(B, h*w, width)`` tokens (class token dropped).
+            norm: apply ``ln_post`` to each intermediate.
+            intermediates_only: skip the global embedding.
+
+        Returns:
+            ``{'image_intermediates': [...]}`` plus ``'image_features'`` ``(B, D)`` unless
+            ``intermediates_only``.
+        """
+        if output_fmt not in ('NCHW', 'NLC'):
+            raise ValueError(f"output_fmt={output_fmt!r}; choose 'NCHW' or 'NLC'")
+        layers = self.num_layers
+        if indices is None:
+            taken = list(range(layers))
+        elif isinstance(indices, int):
+            taken = list(range(layers - indices, layers))
+        else:
+            taken = [i + layers if i < 0 else i for i in indices]
+        if any(not 0 <= i < layers for i in taken):
+            raise ValueError(f'indices={indices} name blocks outside 0..{layers - 1}')
+        x, by_index, grid = self._tokens(inputs, taken, drop_patches=False)
+        result = []
+        for i in taken:
+            tokens = by_index[i][:, 1:]
+            if norm:
+                tokens = self.visual.ln_post(tokens)
+            if output_fmt == 'NCHW':
+                tokens = tokens.transpose(1, 2).reshape(tokens.shape[0], -1, *grid)
+            result.append(tokens)
+        output = {'image_intermediates': result}
+        if not intermediates_only:
+            output['image_features'] = self._global(x)
+        return output
+
+
+def _check_init_cfg(init_cfg) -> None:
+    cfgs = init_cfg if isinstance(init_cfg, list) else [init_cfg] if init_cfg else []
+    for cfg in cfgs:
+        if cfg.get('type') != 'Pretrained' or 'checkpoint' not in cfg:
+            raise ValueError(
+                f'UMGCLIPBackbone accepts only init_cfg=dict(type="Pretrained", checkpoint=..., '
+                f'prefix=...), got {cfg}: any other initialiser would overwrite the CLIP weights.')
