@@ -1,0 +1,9 @@
+"""The synthetic world: shapes on textures, annotated in every format umg_mm reads.
+
+See ``docs/synthetic_world.md`` and ``tools/make_synthetic_data.py``.
+"""
+from .categories import ALL_CLASSES, STUFF_CLASSES, THING_CLASSES
+from .generator import SyntheticWorldConfig, generate_synthetic_world
+
+__all__ = ['ALL_CLASSES', 'STUFF_CLASSES', 'THING_CLASSES', 'SyntheticWorldConfig',
+           'generate_synthetic_world']

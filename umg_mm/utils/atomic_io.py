@@ -1,0 +1,51 @@
+"""Writing output files so that an interrupted run never leaves a half-written file behind.
+
+Each function writes to a temporary file in the destination folder and then moves it over the
+destination with :func:`os.replace`, which is atomic on POSIX file systems.
+"""
+import json
+import os
+import os.path as osp
+from typing import Any
+
+
+def write_bytes_atomic(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder.
+
+    Args:
+        path (str): Destination file; its folder is created when missing.
+        data (bytes): The whole content of the file.
+    """
+    folder = osp.dirname(path)
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+    tmp_path = f'{path}.tmp{os.getpid()}'
+    try:
+        with open(tmp_path, 'wb') as f:
+            f.write(data)
+        os.replace(tmp_path, path)
+    finally:
+        if osp.exists(tmp_path):
+            os.remove(tmp_path)
+
+
+def write_text_atomic(path: str, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically; see :func:`write_bytes_atomic`."""
+    write_bytes_atomic(path, text.encode('utf-8'))
+
+
+def dumps_json(obj: Any, indent: int = None) -> str:
+    """Serialise ``obj`` the same way on every run (key order as built, no NaN, UTF-8 kept)."""
+    separators = (',', ': ') if indent else (',', ':')
+    return json.dumps(obj, indent=indent, separators=separators, ensure_ascii=False,
+                      allow_nan=False)
+
+
+def write_json_atomic(path: str, obj: Any, indent: int = None) -> None:
+    """Write ``obj`` as JSON to ``path`` atomically (compact unless ``indent`` is given)."""
+    write_text_atomic(path, dumps_json(obj, indent) + '\n')
+
+
+def write_lines_atomic(path: str, lines) -> None:
+    """Write one item per line (each followed by a newline) to ``path`` atomically."""
+    write_text_atomic(path, ''.join(f'{line}\n' for line in lines))
