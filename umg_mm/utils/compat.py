@@ -27,7 +27,8 @@ from mmengine.config import Config
 def _mmengine_checkpoint_globals() -> list:
     """The non-tensor classes that mmengine 0.10.x pickles into its checkpoints."""
     from mmengine.logging.history_buffer import HistoryBuffer
-    multiarray = np._core.multiarray if hasattr(np, '_core') else np.core.multiarray
+    # numpy 1.26 has a ``numpy._core`` stub without ``multiarray``; numpy 2 has the real one
+    multiarray = getattr(getattr(np, '_core', None), 'multiarray', None) or np.core.multiarray
     safe = [HistoryBuffer, np.ndarray, np.dtype, multiarray._reconstruct, multiarray.scalar]
     # numpy >= 1.25 pickles dtypes as instances of their own classes (``numpy.dtypes.Float64DType``)
     dtypes = getattr(np, 'dtypes', None)
