@@ -55,9 +55,22 @@ def _invalid_json(file: str, record_id: str, err: Exception) -> Problem:
     return Problem('invalid_json', file, record_id, '', f'not valid JSON: {err}')
 
 
+def read_record_file(path: str) -> SourceRecord:
+    """Read one per-image JSON file (the folder form): its ``image.file_name`` is relative to
+    the JSON's own folder."""
+    try:
+        with open(path, encoding='utf-8') as f:
+            record = json.load(f)
+    except (ValueError, UnicodeDecodeError) as err:
+        return SourceRecord(path, '', None, [_invalid_json(path, '', err)])
+    file_name = _file_name(record)
+    img_path = osp.join(osp.dirname(path), file_name) if file_name else ''
+    return SourceRecord(path, '', record, img_path=img_path)
+
+
 def iter_folder_records(root: str) -> Iterator[SourceRecord]:
     """Yield the records of a folder tree: every ``*.json`` under ``root`` (sorted), one record
-    each, whose ``image.file_name`` is relative to the JSON's own folder.
+    each (see :func:`read_record_file`).
 
     Args:
         root (str): the top folder.
@@ -67,18 +80,8 @@ def iter_folder_records(root: str) -> Iterator[SourceRecord]:
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
         for name in sorted(filenames):
-            if not name.endswith('.json'):
-                continue
-            path = osp.join(dirpath, name)
-            try:
-                with open(path, encoding='utf-8') as f:
-                    record = json.load(f)
-            except (ValueError, UnicodeDecodeError) as err:
-                yield SourceRecord(path, '', None, [_invalid_json(path, '', err)])
-                continue
-            file_name = _file_name(record)
-            img_path = osp.join(dirpath, file_name) if file_name else ''
-            yield SourceRecord(path, '', record, img_path=img_path)
+            if name.endswith('.json'):
+                yield read_record_file(osp.join(dirpath, name))
 
 
 def iter_index_records(path: str, local_path: Optional[str] = None,
