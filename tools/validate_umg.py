@@ -1,0 +1,121 @@
+"""Check UMG-schema data (``umg/1``) and report every problem with its file, record and field.
+
+    python tools/validate_umg.py data/umg_tree/                  # folder tree: JSON beside images
+    python tools/validate_umg.py data/train.jsonl --img-root data/images   # index file
+    python tools/validate_umg.py 'data/shards/umg-{0000..0099}.tar'        # WebDataset shards
+    python tools/validate_umg.py 'data/shards/*.tar' --max-report 20 --no-image-check
+
+Exit status: 0 when everything is valid, 1 when any problem was found, 2 for bad arguments.
+Problem kinds: see ``umg_mm.datasets.schema.PROBLEM_KINDS`` and ``docs/umg_data.md``.
+"""
+import argparse
+import glob
+import json
+import os.path as osp
+import sys
+from collections import Counter
+from typing import Iterator, List
+
+from mmengine.utils import ProgressBar
+
+from umg_mm.datasets.schema import PROBLEM_KINDS
+from umg_mm.datasets.umg_sources import (SourceRecord, check_source_record, expand_shards,
+                                         iter_folder_records, iter_index_records,
+                                         iter_shard_records, read_record_file)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Check UMG-schema data (folder trees, index files, WebDataset shards).')
+    parser.add_argument('paths', nargs='+', metavar='PATH',
+                        help='a folder tree of per-image JSON files, an index file (.jsonl, or '
+                        '.json with "records"), a per-image .json, or shards (.tar, glob or '
+                        "brace pattern such as 'umg-{0000..0099}.tar')")
+    parser.add_argument('--img-root', default=None,
+                        help='folder that index-file image names are relative to (default: '
+                        "the index file's folder)")
+    parser.add_argument('--max-report', type=int, default=100,
+                        help='print at most this many problems (0: all); the summary always '
+                        'counts all of them (default: 100)')
+    parser.add_argument('--no-image-check', action='store_true',
+                        help='do not open images (faster; misses missing, unreadable or '
+                        'wrongly sized images)')
+    progress = parser.add_mutually_exclusive_group()
+    progress.add_argument('--progress', dest='progress', action='store_true', default=None,
+                          help='show a progress counter on stderr (default: when stderr is a '
+                          'terminal)')
+    progress.add_argument('--no-progress', dest='progress', action='store_false')
+    args = parser.parse_args(argv)
+    if args.max_report < 0:
+        parser.error(f'--max-report must be >= 0, got {args.max_report}')
+    return args
+
+
+def _is_shard_spec(path: str) -> bool:
+    return path.endswith('.tar') or glob.has_magic(path) or '{' in path or '::' in path
+
+
+def iter_path_records(path: str, img_root: str = None) -> Iterator[SourceRecord]:
+    """Yield the stored records of one command-line PATH (any storage form)."""
+    if osp.isdir(path):
+        yield from iter_folder_records(path)
+    elif path.endswith('.jsonl'):
+        yield from iter_index_records(path, img_root=img_root or osp.dirname(path))
+    elif path.endswith('.json'):
+        src = read_record_file(path)
+        if isinstance(src.record, dict) and 'records' in src.record:
+            yield from iter_index_records(path, img_root=img_root or osp.dirname(path))
+        else:
+            yield src
+    elif _is_shard_spec(path):
+        yield from iter_shard_records(expand_shards(path))
+    else:
+        raise FileNotFoundError(f'{path!r} is neither a folder, an index file (.jsonl/.json) nor '
+                                'shards (.tar, glob, brace pattern)')
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    show_progress = sys.stderr.isatty() if args.progress is None else args.progress
+    bar = ProgressBar(0, file=sys.stderr) if show_progress else None
+
+    kinds: Counter = Counter()
+    bad_records = set()
+    num_records, num_reported = 0, 0
+    for path in args.paths:
+        if not (osp.exists(path) or _is_shard_spec(path)):
+            print(f'error: {path!r} does not exist', file=sys.stderr)
+            return 2
+        try:
+            sources = iter_path_records(path, args.img_root)
+            for src in sources:
+                num_records += not any(p.kind == 'unreadable_shard' for p in src.problems)
+                problems = check_source_record(src, check_image=not args.no_image_check)
+                for problem in problems:
+                    kinds[problem.kind] += 1
+                    bad_records.add((problem.file, problem.record))
+                    if args.max_report == 0 or num_reported < args.max_report:
+                        print(problem)
+                        num_reported += 1
+                if bar is not None and num_records % 100 == 0:
+                    bar.update(100)
+        except (FileNotFoundError, ValueError) as err:
+            print(f'error: {err}', file=sys.stderr)
+            return 2
+    if bar is not None:
+        bar.update(num_records % 100)
+        sys.stderr.write('\n')
+
+    total = sum(kinds.values())
+    if total > num_reported:
+        print(f'... {total - num_reported} more problem(s) not shown (--max-report '
+              f'{args.max_report})')
+    print(f'checked {num_records} record(s): {total} problem(s) in {len(bad_records)} '
+          'record(s)' + ('' if total else ', all valid'))
+    for kind, count in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])):
+        print(f'  {kind:<22} {count:>8}  {PROBLEM_KINDS[kind]}')
+    return 1 if total else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
