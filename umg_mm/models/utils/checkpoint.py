@@ -90,7 +90,8 @@ def find_prefix(state_dict: Dict[str, torch.Tensor], anchor: str, path: str) -> 
 
 
 def load_tower_state(module: nn.Module, path: str, anchor: str, prefix: Optional[str] = None,
-                     own_roots: tuple = (), logger_name: str = 'current') -> LoadReport:
+                     own_roots: tuple = (), module_prefix: str = '',
+                     logger_name: str = 'current') -> LoadReport:
     """Load the weights of ``module`` from ``path``.
 
     Args:
@@ -103,6 +104,8 @@ def load_tower_state(module: nn.Module, path: str, anchor: str, prefix: Optional
         own_roots: first key segments that belong to ``module`` (``('visual', 'pyramid_neck')``):
             a key under the prefix and one of these roots that ``module`` lacks is unexpected; any
             other key is ignored (it belongs to the other tower or to a head).
+        module_prefix: the part of ``module``'s own key names that the checkpoint does not
+            have (``'clip.'`` for the text encoder, whose open_clip model sits in ``.clip``).
         logger_name: the MMLogger to report through.
 
     Returns:
@@ -115,7 +118,8 @@ def load_tower_state(module: nn.Module, path: str, anchor: str, prefix: Optional
     state_dict = read_state_dict(path)
     if prefix is None:
         prefix = find_prefix(state_dict, anchor, path)
-    targets = {canonical_key(k): k for k in module.state_dict()}
+    targets = {canonical_key(k)[len(module_prefix):]: k for k in module.state_dict()
+               if k.startswith(module_prefix)}
     report = LoadReport(file=path, prefix=prefix)
     to_load = {}
     for key, value in state_dict.items():
@@ -149,7 +153,8 @@ def load_tower_state(module: nn.Module, path: str, anchor: str, prefix: Optional
                 f'or model_cfg that produced it.')
     result = module.load_state_dict({targets[n]: v for n, v in to_load.items()}, strict=False)
     report.loaded = sorted(to_load)
-    report.missing = sorted(canonical_key(k) for k in result.missing_keys)
+    report.missing = sorted(canonical_key(k)[len(module_prefix):] for k in result.missing_keys
+                            if k.startswith(module_prefix))
     logger = MMLogger.get_current_instance() if logger_name == 'current' else \
         MMLogger.get_instance(logger_name)
     logger.info(f'{type(module).__name__}: {report}')
