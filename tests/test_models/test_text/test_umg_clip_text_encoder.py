@@ -102,12 +102,28 @@ def test_builds_from_registry_and_loads_prefixed_checkpoint(clip_and_file, tmp_p
         UMGCLIPTextEncoder(model_cfg=wide, checkpoint=clip_and_file[1])
 
 
-def test_text_lora_trains_only_adapters(clip_and_file):
+def test_text_lora_trains_only_adapters_merges_and_shares(clip_and_file, tmp_path):
     encoder = UMGCLIPTextEncoder(model_cfg=TINY, checkpoint=clip_and_file[1], lora=dict(r=2))
     trainable = [n for n, p in encoder.named_parameters() if p.requires_grad]
     assert trainable and all('lora_' in n for n in trainable)
+    for name, param in encoder.named_parameters():
+        if 'lora_B' in name:
+            torch.nn.init.normal_(param, std=0.1)
     encoder.classifier(['dog'], templates='single').sum().backward()
     assert all(p.grad is not None for n, p in encoder.named_parameters() if 'lora_A' in n)
+    encoder.eval()
+    with torch.no_grad():
+        expected = encoder.encode_text(['a dog', 'a cat'])
+    adapters = tmp_path / 'text_adapters.pth'
+    torch.save(encoder.lora_state_dict(), adapters)
+    shared = UMGCLIPTextEncoder(model_cfg=TINY, lora=dict(r=2),
+                                checkpoint=[clip_and_file[1], str(adapters)])
+    encoder.merge_lora()
+    assert not any('lora_' in k for k in encoder.state_dict())
+    with torch.no_grad():
+        torch.testing.assert_close(shared.eval().encode_text(['a dog', 'a cat']), expected)
+        torch.testing.assert_close(encoder.encode_text(['a dog', 'a cat']), expected,
+                                   rtol=1e-5, atol=1e-5)
 
 
 def test_templates_sets_files_and_errors(tmp_path):

@@ -27,7 +27,8 @@ from open_clip.model import resize_text_pos_embed
 
 from umg_mm.datasets.vocabulary import Vocabulary, load_vocabulary
 from umg_mm.registry import MODELS
-from ..utils import apply_lora, build_open_clip, load_tower_state, merge_lora, trainable_summary
+from ..utils import (apply_lora, build_open_clip, load_tower_state, lora_state_dict, merge_lora,
+                     trainable_summary)
 from .templates import load_templates
 
 
@@ -40,7 +41,8 @@ class UMGCLIPTextEncoder(BaseModule):
             matching tower). Ignored when ``model_cfg`` is given.
         model_cfg: explicit open_clip model config; takes precedence over ``model_name``.
         pretrained: open_clip pretrained tag of ``model_name`` (needs the hub).
-        checkpoint: a local weights file (open_clip or umg_mm checkpoint, LoRA merged or apart).
+        checkpoint: a local weights file (open_clip or umg_mm checkpoint, LoRA merged or
+            apart), or a list of files loaded in order (e.g. base weights, then adapters).
         checkpoint_prefix: prefix of the text tower's keys in ``checkpoint``; ``None`` finds it.
         templates: the default prompt templates of :meth:`classifier`: a set name
             (``'imagenet80'``, ``'segmentation'``, ...), a file with one per line, or a list.
@@ -56,7 +58,7 @@ class UMGCLIPTextEncoder(BaseModule):
                  model_name: str = 'ViT-B-16',
                  model_cfg: Optional[dict] = None,
                  pretrained: Optional[str] = None,
-                 checkpoint: Optional[str] = None,
+                 checkpoint: Optional[Union[str, Sequence[str]]] = None,
                  checkpoint_prefix: Optional[str] = None,
                  templates: Union[str, Sequence[str]] = 'imagenet80',
                  frozen: bool = True,
@@ -93,8 +95,8 @@ class UMGCLIPTextEncoder(BaseModule):
             if not frozen:
                 raise ValueError('lora trains adapters on a frozen tower; set frozen=True')
             apply_lora(self.clip.text if self.custom_text else self.clip.transformer, **lora)
-        if checkpoint is not None:
-            self.load_checkpoint(checkpoint, checkpoint_prefix)
+        for path in [checkpoint] if isinstance(checkpoint, str) else checkpoint or []:
+            self.load_checkpoint(path, checkpoint_prefix)
         MMLogger.get_current_instance().info(
             f'UMGCLIPTextEncoder({self.model_name}, lora={lora}): {trainable_summary(self)}')
 
@@ -142,6 +144,10 @@ class UMGCLIPTextEncoder(BaseModule):
         merge_lora(self.clip)
         self.lora_cfg = None
         self.clear_cache()
+
+    def lora_state_dict(self) -> dict:
+        """The LoRA adapters alone (to share; they load on top of the same base weights)."""
+        return {k[len('clip.'):]: v for k, v in lora_state_dict(self).items()}
 
     def clear_cache(self) -> None:
         """Forget cached classifiers; the next :meth:`classifier` call re-encodes."""

@@ -9,7 +9,8 @@ the base weights of a LoRA checkpoint load into a plain one; adapters kept apart
 with the same LoRA config (their scaling is not in the file).
 
 Every load is reported (loaded, missing, unexpected, ignored keys) through the MMEngine logger; a
-shape mismatch is an error naming the key.
+shape mismatch is an error naming the key. :func:`lora_state_dict` extracts the adapters alone
+(a small file to share); such a file loads on top of the base weights.
 """
 import os
 from dataclasses import dataclass, field
@@ -46,7 +47,7 @@ class LoadReport:
     def __str__(self) -> str:
         lines = [f'loaded {len(self.loaded)} tensors from {self.file} (prefix {self.prefix!r})']
         if self.missing:
-            lines.append(f'missing from the checkpoint, left as initialised '
+            lines.append(f'not in the checkpoint, left unchanged '
                          f'({len(self.missing)}): {self.missing}')
         if self.unexpected:
             lines.append(f'unexpected, not loaded ({len(self.unexpected)}): {self.unexpected}')
@@ -70,8 +71,13 @@ def read_state_dict(path: str) -> Dict[str, torch.Tensor]:
     return state_dict
 
 
-def find_prefix(state_dict: Dict[str, torch.Tensor], anchor: str, path: str) -> str:
-    """The prefix under which ``anchor`` (e.g. ``'visual.conv1.weight'``) sits in ``state_dict``."""
+def find_prefix(state_dict: Dict[str, torch.Tensor], anchor: str, path: str,
+                own_roots: tuple = ()) -> str:
+    """The prefix under which ``anchor`` (e.g. ``'visual.conv1.weight'``) sits in ``state_dict``.
+
+    A file without ``anchor`` whose keys all start with one of ``own_roots`` (a LoRA adapters
+    file) has the prefix ``''``.
+    """
     candidates = set()
     for key in state_dict:
         key = canonical_key(key)
@@ -80,6 +86,8 @@ def find_prefix(state_dict: Dict[str, torch.Tensor], anchor: str, path: str) -> 
     candidates = sorted(candidates)
     if len(candidates) == 1:
         return candidates[0]
+    if not candidates and own_roots and all(k.split('.', 1)[0] in own_roots for k in state_dict):
+        return ''
     if not candidates:
         raise KeyError(
             f'{path!r} has no key ending in {anchor!r}, so it does not hold this tower. Its first '
@@ -117,7 +125,7 @@ def load_tower_state(module: nn.Module, path: str, anchor: str, prefix: Optional
     """
     state_dict = read_state_dict(path)
     if prefix is None:
-        prefix = find_prefix(state_dict, anchor, path)
+        prefix = find_prefix(state_dict, anchor, path, own_roots)
     targets = {canonical_key(k)[len(module_prefix):]: k for k in module.state_dict()
                if k.startswith(module_prefix)}
     report = LoadReport(file=path, prefix=prefix)
@@ -166,3 +174,8 @@ def _adapt_state(module: nn.Module, state: Dict[str, torch.Tensor]) -> None:
     adapt = getattr(module, 'adapt_checkpoint_state', None)
     if adapt is not None:
         adapt(state)
+
+
+def lora_state_dict(module: nn.Module) -> Dict[str, torch.Tensor]:
+    """The LoRA adapter tensors of ``module`` alone (keys as in ``module.state_dict()``)."""
+    return {k: v for k, v in module.state_dict().items() if is_lora_key(k)}
