@@ -1,10 +1,11 @@
-"""Datasets of umg_mm: the UMG schema, its validator, and the datasets that read it."""
+"""Datasets of umg_mm: the UMG schema, its validator, the datasets that read it, vocabularies."""
 from . import transforms  # noqa: F401  (registers the transforms)
 from .schema import PROBLEM_KINDS, SCHEMA_VERSION, Problem, validate_record
 from .umg_dataset import UMGDataset
 from .umg_webdataset import UMGWebDataset
+from .vocabulary import Vocabulary, list_vocabularies, load_vocabulary
 
 __all__ = [
-    'PROBLEM_KINDS', 'SCHEMA_VERSION', 'Problem', 'UMGDataset', 'UMGWebDataset',
-    'validate_record'
+    'PROBLEM_KINDS', 'SCHEMA_VERSION', 'Problem', 'UMGDataset', 'UMGWebDataset', 'Vocabulary',
+    'list_vocabularies', 'load_vocabulary', 'validate_record'
 ]

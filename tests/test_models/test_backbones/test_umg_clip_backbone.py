@@ -170,6 +170,11 @@ def test_lora_checkpoints_apart_and_merged(clip_and_file, tmp_path):
 
     reloaded = UMGCLIPBackbone(model_cfg=TINY, lora=lora, checkpoint=str(apart),
                                out_type='global').eval()
+    adapters = tmp_path / 'adapters.pth'
+    torch.save(tuned.lora_state_dict(), adapters)
+    assert all('lora_' in k for k in torch.load(adapters))
+    shared = UMGCLIPBackbone(model_cfg=TINY, lora=lora, checkpoint=[path, str(adapters)],
+                             out_type='global').eval()
     with pytest.raises(ValueError, match='LoRA adapters kept apart'):
         UMGCLIPBackbone(model_cfg=TINY, checkpoint=str(apart))
 
@@ -180,6 +185,7 @@ def test_lora_checkpoints_apart_and_merged(clip_and_file, tmp_path):
     plain = UMGCLIPBackbone(model_cfg=TINY, checkpoint=str(merged), out_type='global').eval()
     with torch.no_grad():
         torch.testing.assert_close(reloaded(images)[0], expected)
+        torch.testing.assert_close(shared(images)[0], expected)
         torch.testing.assert_close(tuned(images)[0], expected, rtol=1e-5, atol=1e-5)
         torch.testing.assert_close(plain(images)[0], expected, rtol=1e-5, atol=1e-5)
 

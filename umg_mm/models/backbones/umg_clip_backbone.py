@@ -25,7 +25,7 @@ from open_clip.transformer import ResidualAttentionBlock, VisionTransformer
 from torch import nn
 
 from umg_mm.registry import MODELS
-from ..utils import (apply_lora, build_open_clip, load_tower_state, merge_lora,
+from ..utils import (apply_lora, build_open_clip, load_tower_state, lora_state_dict, merge_lora,
                      trainable_summary)
 
 OUT_TYPES = ('global', 'dense', 'pyramid', 'dict')
@@ -43,9 +43,10 @@ class UMGCLIPBackbone(BaseModule):
             e.g. a tiny one for tests. Takes precedence over ``model_name``.
         pretrained: open_clip pretrained tag of ``model_name`` (downloaded from the hub by
             open_clip; fails with a clear error where the hub is unreachable).
-        checkpoint: a local weights file, loaded at construction: an open_clip checkpoint, a
-            umg_mm/mmengine checkpoint, or the output of ``tools/convert_open_clip.py``; LoRA
-            weights merged or kept apart (see ``lora``).
+        checkpoint: a local weights file, or a list of files loaded in order, at construction:
+            an open_clip checkpoint, a umg_mm/mmengine checkpoint, the output of
+            ``tools/convert_open_clip.py``, or a LoRA adapters file (:meth:`lora_state_dict`)
+            on top of base weights; LoRA weights merged or kept apart (see ``lora``).
         checkpoint_prefix: prefix of this backbone's keys in ``checkpoint`` (``'backbone.'`` for
             an mmdet/mmseg checkpoint, ``''`` for open_clip); ``None`` finds it.
         out_type: what ``forward`` returns, one of ``'global'``, ``'dense'``, ``'pyramid'``,
@@ -79,7 +80,7 @@ class UMGCLIPBackbone(BaseModule):
                  model_name: str = 'ViT-B-16',
                  model_cfg: Optional[dict] = None,
                  pretrained: Optional[str] = None,
-                 checkpoint: Optional[str] = None,
+                 checkpoint: Optional[Union[str, Sequence[str]]] = None,
                  checkpoint_prefix: Optional[str] = None,
                  out_type: str = 'dense',
                  dense_readout: str = 'tokens',
@@ -138,8 +139,8 @@ class UMGCLIPBackbone(BaseModule):
             apply_lora(self.visual, **lora)
         if grad_checkpointing:
             self.set_grad_checkpointing(True)
-        if checkpoint is not None:
-            self.load_checkpoint(checkpoint, checkpoint_prefix)
+        for path in [checkpoint] if isinstance(checkpoint, str) else checkpoint or []:
+            self.load_checkpoint(path, checkpoint_prefix)
         MMLogger.get_current_instance().info(
             f'UMGCLIPBackbone({self.model_name}, lora={lora}): {trainable_summary(self)}')
 
@@ -221,6 +222,10 @@ class UMGCLIPBackbone(BaseModule):
         """Fold the LoRA adapters into the base weights (for export); the layout becomes plain."""
         merge_lora(self.visual)
         self.lora_cfg = None
+
+    def lora_state_dict(self) -> Dict[str, torch.Tensor]:
+        """The LoRA adapters alone (to share; they load on top of the same base weights)."""
+        return lora_state_dict(self)
 
     # ------------------------------------------------------------------ weights
     def load_checkpoint(self, path: str, prefix: Optional[str] = None):

@@ -9,7 +9,8 @@ the base weights of a LoRA checkpoint load into a plain one; adapters kept apart
 with the same LoRA config (their scaling is not in the file).
 
 Every load is reported (loaded, missing, unexpected, ignored keys) through the MMEngine logger; a
-shape mismatch is an error naming the key.
+shape mismatch is an error naming the key. :func:`lora_state_dict` extracts the adapters alone
+(a small file to share); such a file loads on top of the base weights.
 """
 import os
 from dataclasses import dataclass, field
@@ -46,7 +47,7 @@ class LoadReport:
     def __str__(self) -> str:
         lines = [f'loaded {len(self.loaded)} tensors from {self.file} (prefix {self.prefix!r})']
         if self.missing:
-            lines.append(f'missing from the checkpoint, left as initialised '
+            lines.append(f'not in the checkpoint, left unchanged '
                          f'({len(self.missing)}): {self.missing}')
         if self.unexpected:
             lines.append(f'unexpected, not loaded ({len(self.unexpected)}): {self.unexpected}')
@@ -70,8 +71,13 @@ def read_state_dict(path: str) -> Dict[str, torch.Tensor]:
     return state_dict
 
 
-def find_prefix(state_dict: Dict[str, torch.Tensor], anchor: str, path: str) -> str:
-    """The prefix under which ``anchor`` (e.g. ``'visual.conv1.weight'``) sits in ``state_dict``."""
+def find_prefix(state_dict: Dict[str, torch.Tensor], anchor: str, path: str,
+                own_roots: tuple = ()) -> str:
+    """The prefix under which ``anchor`` (e.g. ``'visual.conv1.weight'``) sits in ``state_dict``.
+
+    A file without ``anchor`` whose keys all start with one of ``own_roots`` (a LoRA adapters
+    file) has the prefix ``''``.
+    """
     candidates = set()
     for key in state_dict:
         key = canonical_key(key)
@@ -80,6 +86,8 @@ def find_prefix(state_dict: Dict[str, torch.Tensor], anchor: str, path: str) -> 
     candidates = sorted(candidates)
     if len(candidates) == 1:
         return candidates[0]
+    if not candidates and own_roots and all(k.split('.', 1)[0] in own_roots for k in state_dict):
+        return ''
     if not candidates:
         raise KeyError(
             f'{path!r} has no key ending in {anchor!r}, so it does not hold this tower. Its first '
@@ -90,7 +98,8 @@ def find_prefix(state_dict: Dict[str, torch.Tensor], anchor: str, path: str) -> 
 
 
 def load_tower_state(module: nn.Module, path: str, anchor: str, prefix: Optional[str] = None,
-                     own_roots: tuple = (), logger_name: str = 'current') -> LoadReport:
+                     own_roots: tuple = (), module_prefix: str = '',
+                     logger_name: str = 'current') -> LoadReport:
     """Load the weights of ``module`` from ``path``.
 
     Args:
@@ -103,6 +112,8 @@ def load_tower_state(module: nn.Module, path: str, anchor: str, prefix: Optional
         own_roots: first key segments that belong to ``module`` (``('visual', 'pyramid_neck')``):
             a key under the prefix and one of these roots that ``module`` lacks is unexpected; any
             other key is ignored (it belongs to the other tower or to a head).
+        module_prefix: the part of ``module``'s own key names that the checkpoint does not
+            have (``'clip.'`` for the text encoder, whose open_clip model sits in ``.clip``).
         logger_name: the MMLogger to report through.
 
     Returns:
@@ -114,8 +125,9 @@ def load_tower_state(module: nn.Module, path: str, anchor: str, prefix: Optional
     """
     state_dict = read_state_dict(path)
     if prefix is None:
-        prefix = find_prefix(state_dict, anchor, path)
-    targets = {canonical_key(k): k for k in module.state_dict()}
+        prefix = find_prefix(state_dict, anchor, path, own_roots)
+    targets = {canonical_key(k)[len(module_prefix):]: k for k in module.state_dict()
+               if k.startswith(module_prefix)}
     report = LoadReport(file=path, prefix=prefix)
     to_load = {}
     for key, value in state_dict.items():
@@ -149,7 +161,8 @@ def load_tower_state(module: nn.Module, path: str, anchor: str, prefix: Optional
                 f'or model_cfg that produced it.')
     result = module.load_state_dict({targets[n]: v for n, v in to_load.items()}, strict=False)
     report.loaded = sorted(to_load)
-    report.missing = sorted(canonical_key(k) for k in result.missing_keys)
+    report.missing = sorted(canonical_key(k)[len(module_prefix):] for k in result.missing_keys
+                            if k.startswith(module_prefix))
     logger = MMLogger.get_current_instance() if logger_name == 'current' else \
         MMLogger.get_instance(logger_name)
     logger.info(f'{type(module).__name__}: {report}')
@@ -161,3 +174,8 @@ def _adapt_state(module: nn.Module, state: Dict[str, torch.Tensor]) -> None:
     adapt = getattr(module, 'adapt_checkpoint_state', None)
     if adapt is not None:
         adapt(state)
+
+
+def lora_state_dict(module: nn.Module) -> Dict[str, torch.Tensor]:
+    """The LoRA adapter tensors of ``module`` alone (keys as in ``module.state_dict()``)."""
+    return {k: v for k, v in module.state_dict().items() if is_lora_key(k)}

@@ -1,0 +1,56 @@
+"""Vocabulary files and loading: benchmark names, files, lists, errors, regeneration."""
+import importlib.util
+import os.path as osp
+
+import pytest
+
+from umg_mm.datasets.vocabulary import (VOCABULARY_DIR, list_vocabularies, load_vocabulary,
+                                        read_vocabulary_file)
+
+SCRIPT = osp.join(osp.dirname(__file__), '..', '..', 'tools', 'dataset_converters',
+                  'vocabularies_from_metainfo.py')
+
+
+@pytest.mark.parametrize('name,size', [('coco_panoptic_133', 133), ('coco_stuff_171', 171),
+                                       ('ade20k_150', 150), ('pascal_context_59', 59),
+                                       ('pascal_voc_20', 20), ('pascal_voc_21', 21)])
+def test_benchmark_vocabularies_have_their_class_counts(name, size):
+    vocabulary = load_vocabulary(name)
+    assert len(vocabulary) == size
+    assert name in list_vocabularies()
+
+
+def test_text_names_and_synonyms():
+    coco = load_vocabulary('coco_panoptic_133')
+    assert coco.class_names[0] == 'person'
+    assert coco.class_names[-2:] == ['wall', 'rug']  # wall-other-merged, rug-merged
+    voc = load_vocabulary('pascal_voc_20')
+    assert voc.synonyms[0] == ('aeroplane', 'airplane')
+    assert load_vocabulary('pascal_voc_21').class_names[0] == 'background'
+
+
+def test_shipped_files_match_the_generator():
+    spec = importlib.util.spec_from_file_location('vocab_script', SCRIPT)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    assert script.main(['--check', '--out-dir', VOCABULARY_DIR]) == 0
+
+
+def test_file_and_list_forms(tmp_path):
+    file = tmp_path / 'mine.txt'
+    file.write_text('# my classes\nsofa, couch\n\nlamp\n')
+    vocabulary = load_vocabulary(str(file))
+    assert vocabulary.synonyms == (('sofa', 'couch'), ('lamp',))
+    assert load_vocabulary(['sofa, couch', ('lamp',)]).synonyms == vocabulary.synonyms
+
+
+def test_errors_name_the_line(tmp_path):
+    file = tmp_path / 'bad.txt'
+    file.write_text('sofa\nlamp,\n')
+    with pytest.raises(ValueError, match=r'bad\.txt, line 2: empty class name'):
+        read_vocabulary_file(str(file))
+    file.write_text('sofa\nlamp\nsofa, couch\n')
+    with pytest.raises(ValueError, match=r"line 3: class 'sofa' repeats line 1"):
+        read_vocabulary_file(str(file))
+    with pytest.raises(FileNotFoundError, match='ade20k_150'):
+        load_vocabulary('ade_150')

@@ -1,0 +1,108 @@
+"""Vocabularies: the class names (with synonyms) a model is asked to recognise.
+
+A vocabulary file has one class per line, in label order (line ``i`` is label ``i``); a line may
+list synonyms separated by commas, the first being the class's display name::
+
+    wall
+    building, edifice
+    sky
+
+Blank lines and lines starting with ``#`` are skipped. The files of the standard benchmarks live in
+``umg_mm/datasets/vocabularies/<name>.txt`` (``coco_panoptic_133``, ``coco_stuff_171``,
+``ade20k_150``, ``pascal_context_59``, ``pascal_voc_20``, ``pascal_voc_21``, regenerated from the
+mmdet/mmseg dataset METAINFO by ``tools/dataset_converters/vocabularies_from_metainfo.py``;
+``ade20k_847`` and ``pascal_context_459`` are written by their dataset converters in the same format).
+:func:`load_vocabulary` accepts such a name, a file path, or a Python list.
+"""
+import os
+import os.path as osp
+from dataclasses import dataclass
+from typing import List, Sequence, Tuple, Union
+
+VOCABULARY_DIR = osp.join(osp.dirname(__file__), 'vocabularies')
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Class names in label order, each a tuple of synonyms (the first is the display name).
+
+    Hashable, so a vocabulary can key a cache of its text embeddings.
+    """
+    synonyms: Tuple[Tuple[str, ...], ...]
+    source: str = '<list>'
+
+    @property
+    def class_names(self) -> List[str]:
+        """The display name of each class."""
+        return [names[0] for names in self.synonyms]
+
+    def __len__(self) -> int:
+        return len(self.synonyms)
+
+
+def list_vocabularies() -> List[str]:
+    """Names of the vocabulary files shipped in ``umg_mm/datasets/vocabularies``."""
+    return sorted(f[:-4] for f in os.listdir(VOCABULARY_DIR) if f.endswith('.txt'))
+
+
+def _split_synonyms(entry: str) -> Tuple[str, ...]:
+    return tuple(name.strip() for name in entry.split(','))
+
+
+def _check(synonyms: Sequence[Tuple[str, ...]], source: str, lines: Sequence[int]) -> None:
+    if not synonyms:
+        raise ValueError(f'vocabulary {source} has no classes')
+    first_seen = {}
+    for names, line in zip(synonyms, lines):
+        if any(not name for name in names):
+            raise ValueError(f'vocabulary {source}, line {line}: empty class name in '
+                             f'{", ".join(names)!r}; write one class per line, synonyms separated '
+                             f'by single commas')
+        if names[0] in first_seen:
+            raise ValueError(f'vocabulary {source}, line {line}: class {names[0]!r} repeats line '
+                             f'{first_seen[names[0]]}; each class must appear once')
+        first_seen[names[0]] = line
+
+
+def read_vocabulary_file(path: str) -> Vocabulary:
+    """Read a vocabulary file (format in the module docstring)."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'vocabulary file {path!r} does not exist')
+    synonyms, lines = [], []
+    with open(path, encoding='utf-8') as f:
+        for number, line in enumerate(f, start=1):
+            line = line.strip()
+            if not line or line.startswith('#'):
+                continue
+            synonyms.append(_split_synonyms(line))
+            lines.append(number)
+    _check(synonyms, path, lines)
+    return Vocabulary(tuple(synonyms), source=path)
+
+
+def load_vocabulary(spec: Union[str, Sequence, Vocabulary]) -> Vocabulary:
+    """Load a vocabulary from a benchmark name, a file, or a list.
+
+    Args:
+        spec: a :class:`Vocabulary`; a name of :func:`list_vocabularies` (``'ade20k_150'``); a
+            path to a vocabulary file; or a list whose items are class names (``'a, b'`` gives
+            synonyms) or sequences of synonyms.
+
+    Returns:
+        The :class:`Vocabulary`.
+    """
+    if isinstance(spec, Vocabulary):
+        return spec
+    if isinstance(spec, str):
+        if osp.isfile(spec):
+            return read_vocabulary_file(spec)
+        named = osp.join(VOCABULARY_DIR, f'{spec}.txt')
+        if osp.isfile(named):
+            return read_vocabulary_file(named)
+        raise FileNotFoundError(
+            f'vocabulary {spec!r} is neither a file nor a shipped vocabulary; shipped ones are '
+            f'{list_vocabularies()} (ade20k_847 and pascal_context_459 appear once their dataset '
+            f'converters have run), or pass a list of class names.')
+    synonyms = [_split_synonyms(item) if isinstance(item, str) else tuple(item) for item in spec]
+    _check(synonyms, '<list>', [i + 1 for i in range(len(synonyms))])
+    return Vocabulary(tuple(synonyms))
