@@ -18,6 +18,7 @@
 """
 import importlib
 import os
+import pickle
 
 import numpy as np
 import torch
@@ -40,11 +41,29 @@ def _mmengine_checkpoint_globals() -> list:
     return safe
 
 
+def _history_buffer_getattr(obj, name: str):
+    """``getattr`` as pickle uses it for ``HistoryBuffer``'s statistics methods, and only that.
+
+    A ``HistoryBuffer`` pickles its statistics methods as ``getattr(HistoryBuffer, 'min')``.
+    Allow-listing ``builtins.getattr`` itself would let a crafted checkpoint reach any attribute
+    of any allowed object (and from there, code execution), so this stand-in is registered under
+    that name instead and refuses everything else.
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+    allowed = {'min', 'max', 'current', 'mean', *HistoryBuffer._statistics_methods}
+    if obj is HistoryBuffer and name in allowed:
+        return getattr(obj, name)
+    raise pickle.UnpicklingError(
+        f'refusing getattr({obj!r}, {name!r}) while loading with weights_only=True: umg_mm only '
+        f'allows the HistoryBuffer statistics methods that mmengine checkpoints contain')
+
+
 def allow_mmengine_checkpoints() -> None:
     """Let ``torch.load(weights_only=True)`` read what mmengine saves, and nothing more."""
     add_safe_globals = getattr(torch.serialization, 'add_safe_globals', None)
     if add_safe_globals is not None:  # torch < 2.4 loads these without an allow-list
-        add_safe_globals(_mmengine_checkpoint_globals())
+        add_safe_globals(_mmengine_checkpoint_globals() +
+                         [(_history_buffer_getattr, 'builtins.getattr')])
 
 
 def setup_cpu_distributed(cfg: Config, launcher: str) -> None:
@@ -65,8 +84,8 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> None:
     if not torch_dist.is_initialized():
         # torchrun provides MASTER_ADDR, MASTER_PORT, RANK and WORLD_SIZE for env://
         torch_dist.init_process_group(backend='gloo', init_method='env://')
-    env_cfg = cfg.setdefault('env_cfg', {})
-    env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
+    env_cfg = cfg.get('env_cfg') or {}
+    cfg.env_cfg = dict(env_cfg, dist_cfg=dict(env_cfg.get('dist_cfg') or {}, backend='gloo'))
     wrapper = cfg.get('model_wrapper_cfg') or dict(type='MMDistributedDataParallel')
     wrapper['device_ids'] = None
     wrapper.setdefault('broadcast_buffers', False)

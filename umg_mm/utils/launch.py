@@ -59,7 +59,8 @@ def enable_visualization(cfg: Config, show_dir: str = None, show: bool = False,
     """Make the config's visualization hook draw test results.
 
     Works with mmdet's ``DetVisualizationHook`` (which writes under ``test_out_dir``) and mmseg's
-    ``SegVisualizationHook`` (whose visualizer writes under ``save_dir``).
+    ``SegVisualizationHook`` (whose visualizer writes under ``save_dir``; it draws every image
+    unless the config sets its ``interval``).
 
     Raises:
         KeyError: the config has no ``default_hooks.visualization`` to switch on.
@@ -81,3 +82,4 @@ def enable_visualization(cfg: Config, show_dir: str = None, show: bool = False,
             hook['test_out_dir'] = show_dir
         else:
             cfg.visualizer['save_dir'] = show_dir
+            hook.setdefault('interval', 1)  # SegVisualizationHook's default draws every 50th

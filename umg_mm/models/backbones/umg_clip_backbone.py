@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
+from mmengine.registry import DefaultScope
 from mmpretrain.models.utils import resize_pos_embed
 from open_clip.model import resize_pos_embed as resize_checkpoint_pos_embed
 from open_clip.transformer import ResidualAttentionBlock, VisionTransformer
@@ -166,7 +167,9 @@ class UMGCLIPBackbone(BaseModule):
         if len(rescales) != len(self.out_indices):
             raise ValueError(f'the pyramid neck has {len(rescales)} levels (rescales={rescales}) '
                              f'but out_indices={self.out_indices} gives {len(self.out_indices)}')
-        self.pyramid_neck = MMSEG_MODELS.build(cfg)
+        # mmseg's scope whatever the caller's default scope (an mmdet config's is 'mmdet')
+        with DefaultScope.overwrite_default_scope('mmseg'):
+            self.pyramid_neck = MMSEG_MODELS.build(cfg)
         if channels is not None:
             if isinstance(channels, int):
                 channels = [channels] * len(rescales)
