@@ -73,3 +73,23 @@ def test_test_tool_names_a_missing_checkpoint(tmp_path):
     result = subprocess.run([sys.executable, 'tools/test.py', CONFIG, str(tmp_path / 'no.pth')],
                             cwd=ROOT, capture_output=True, text=True)
     assert result.returncode != 0 and f'checkpoint {tmp_path / "no.pth"} does not exist' in result.stderr
+
+
+@pytest.mark.parametrize('script,args,expected', [
+    ('slurm_train.sh', ['part', 'job', 'cfg.py', 'wd', '--amp'],
+     '--ntasks=16 --ntasks-per-node=8 --cpus-per-task=5 --kill-on-bad-exit=1 python -u '
+     'tools/train.py cfg.py --work-dir=wd --amp --launcher=slurm'),
+    ('slurm_test.sh', ['part', 'job', 'cfg.py', 'ck.pth', '--show-dir', 'x'],
+     '--ntasks=16 --ntasks-per-node=8 --cpus-per-task=5 --kill-on-bad-exit=1 python -u '
+     'tools/test.py cfg.py ck.pth --show-dir x --launcher=slurm'),
+])
+def test_slurm_scripts_call_srun_with_the_tool(tmp_path, script, args, expected):
+    fake = tmp_path / 'srun'
+    fake.write_text('#!/bin/sh\necho "$@"\n')
+    fake.chmod(0o755)
+    result = subprocess.run(['bash', f'tools/{script}', *args], cwd=ROOT, capture_output=True,
+                            text=True, env=dict(os.environ, GPUS='16', PYTHON='python',
+                                                PATH=f'{tmp_path}:{os.environ["PATH"]}'))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith('-p part --job-name=job --gres=gpu:8 ')
+    assert result.stdout.strip().endswith(expected), result.stdout
