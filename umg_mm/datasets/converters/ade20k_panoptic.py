@@ -29,6 +29,7 @@ import numpy as np
 
 from umg_mm.utils.atomic_io import write_bytes_atomic, write_json_atomic, write_lines_atomic
 from ..mask_rle import mask_box_xyxy
+from ..panoptic_png import encode_panoptic_png
 from .common import read_image
 
 SPLITS = {'training': 'train', 'validation': 'val'}
@@ -77,13 +78,6 @@ def _find(root: str, names: Tuple[str, ...]) -> str:
         if osp.isfile(osp.join(root, name)):
             return osp.join(root, name)
     raise FileNotFoundError(f'none of {list(names)} found in {root}')
-
-
-def _encode_ids(ids: np.ndarray) -> bytes:
-    ids = ids.astype(np.uint32)
-    bgr = np.stack([(ids >> 16) & 255, (ids >> 8) & 255, ids & 255], -1).astype(np.uint8)
-    ok, buf = cv2.imencode('.png', bgr)
-    return buf.tobytes()
 
 
 def _convert_image(sem_path: str, ins_path: str, things: set,
@@ -153,7 +147,7 @@ def convert_ade20k_panoptic(ade_root: str, out_dir: str) -> Dict:
                 osp.join(ade_root, 'annotations_instance', split, f'{stem}.png'), things,
                 mapping)
             write_bytes_atomic(osp.join(out_dir, f'ade20k_panoptic_{short}', f'{stem}.png'),
-                               _encode_ids(ids))
+                               encode_panoptic_png(ids))
             images.append({'id': image_id, 'file_name': name, 'height': ids.shape[0],
                            'width': ids.shape[1]})
             annotations.append({'image_id': image_id, 'file_name': f'{stem}.png',

@@ -16,6 +16,7 @@ import numpy as np
 
 from umg_mm.utils.atomic_io import atomic_open, dumps_json
 from ..mask_rle import encode_rle
+from ..panoptic_png import decode_panoptic_bgr
 from .common import load_json, read_image, require_keys
 
 _SUFFIXES = ('-merged', '-other', '-stuff')
@@ -37,11 +38,11 @@ def _clean_caption(text: str) -> str:
 
 
 def _panoptic_ids(png_path: str, height: int, width: int) -> np.ndarray:
-    bgr = read_image(png_path, cv2.IMREAD_COLOR).astype(np.int64)
-    if bgr.shape[:2] != (height, width):
-        raise ValueError(f'{png_path}: panoptic PNG is {bgr.shape[1]}x{bgr.shape[0]} but the '
+    ids = decode_panoptic_bgr(read_image(png_path, cv2.IMREAD_COLOR))
+    if ids.shape != (height, width):
+        raise ValueError(f'{png_path}: panoptic PNG is {ids.shape[1]}x{ids.shape[0]} but the '
                          f'image is {width}x{height} (width x height)')
-    return bgr[..., 2] + 256 * bgr[..., 1] + 65536 * bgr[..., 0]
+    return ids
 
 
 def _box_xyxy(bbox, width: int, height: int) -> Optional[List[float]]:

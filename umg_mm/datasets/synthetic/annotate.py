@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from ..mask_rle import encode_rle, mask_box_xyxy
+from ..panoptic_png import encode_panoptic_png
 from .captions import add_noise, image_captions, noun_phrase
 from .categories import ALL_CLASSES, THING_CLASSES, category_id
 from .scene import Scene, Thing
@@ -21,13 +22,6 @@ IGNORE_INDEX = 255
 def xyxy_to_xywh(box: Sequence[float]) -> List[float]:
     """COCO's ``[x, y, w, h]`` from ``[x1, y1, x2, y2]``."""
     return [box[0], box[1], box[2] - box[0], box[3] - box[1]]
-
-
-def encode_panoptic_png(segment_ids: np.ndarray) -> bytes:
-    """PNG bytes of a COCO panoptic map: segment id = R + 256 * G + 256 ** 2 * B, 0 = void."""
-    ids = segment_ids.astype(np.uint32)
-    bgr = np.stack([(ids >> 16) & 255, (ids >> 8) & 255, ids & 255], axis=-1).astype(np.uint8)
-    return _imencode('.png', bgr)
 
 
 def _imencode(ext: str, array: np.ndarray, params: Sequence[int] = ()) -> bytes:
