@@ -6,9 +6,10 @@ import pytest
 
 def test_cli_writes_a_world_with_the_given_options(tmp_path, capsys, load_tool):
     out = str(tmp_path / 'world')
-    load_tool('make_synthetic_data.py').main([out, '--seed', '5', '--num-train', '6', '--num-val', '2', '--image-size', '48',
-                  '--held-out-things', 'ring', '--held-out-stuff', 'none', '--caption-noise',
-                  '0', '--shard-size', '4'])
+    load_tool('make_synthetic_data.py').main([
+        out, '--seed', '5', '--num-train', '6', '--num-val', '2', '--image-size', '48',
+        '--held-out-things', 'ring', '--held-out-stuff', 'none', '--caption-noise', '0',
+        '--shard-size', '4'])
     with open(osp.join(out, 'meta.json')) as f:
         meta = json.load(f)
     assert meta['seed'] == 5
@@ -21,4 +22,5 @@ def test_cli_writes_a_world_with_the_given_options(tmp_path, capsys, load_tool):
 
 def test_cli_rejects_unknown_held_out_class(tmp_path, load_tool):
     with pytest.raises(ValueError, match="'lizard'"):
-        load_tool('make_synthetic_data.py').main([str(tmp_path / 'w'), '--held-out-things', 'lizard'])
+        load_tool('make_synthetic_data.py').main(
+            [str(tmp_path / 'w'), '--held-out-things', 'lizard'])
