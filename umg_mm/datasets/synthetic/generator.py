@@ -121,7 +121,7 @@ def _draw_image(task: Tuple[str, int, SyntheticWorldConfig, str]) -> Dict:
     for rel, data in files.items():
         with open(osp.join(root, rel), 'wb') as f:
             f.write(data)
-    return {'stem': stem, 'index': index, 'jpg': jpg, 'record_json': record_json,
+    return {'stem': stem, 'index': index, 'record_json': record_json,
             'segments_info': out['segments_info'], 'instances': out['instances'],
             'image_labels': out['image_labels'], 'num_regions': len(out['record']['regions']),
             'num_segments': len(out['record']['segments'])}
@@ -143,7 +143,9 @@ def _write_shards(root: str, split: str, results: List[Dict], shard_size: int) -
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode='w', format=tarfile.GNU_FORMAT) as tar:
             for res in results[start:start + shard_size]:
-                for ext, data in (('jpg', res['jpg']), ('json', res['record_json'] + b'\n')):
+                with open(osp.join(root, 'images', split, f'{res["stem"]}.jpg'), 'rb') as f:
+                    jpg = f.read()
+                for ext, data in (('jpg', jpg), ('json', res['record_json'] + b'\n')):
                     info = tarfile.TarInfo(f'{res["stem"]}.{ext}')
                     info.size, info.mtime, info.mode = len(data), 0, 0o644
                     info.uname = info.gname = ''
