@@ -1,4 +1,5 @@
-"""Transforms of UMG samples: loading (image, boxes, masks, texts), text, packing.
+"""Transforms of UMG samples: loading (image, boxes, masks, texts), text, packing; and the loading
+of 16-bit label maps (ADE20K-847, Pascal Context-459) that mmseg's ``LoadAnnotations`` truncates.
 
 Geometric and colour augmentation reuse mmdet's transforms (``Resize``, ``RandomFlip``,
 ``RandomCrop``, ``Pad``, ``PhotoMetricDistortion``, ``FilterAnnotations``), which keep the UMG
@@ -7,8 +8,9 @@ instances aligned (see :class:`LoadUMGAnnotations`).
 from .formatting import PackUMGInputs
 from .loading import LoadUMGAnnotations, LoadUMGImage
 from .text import SwapLeftRightOnFlip, swap_left_right
+from .wide_label_loading import LoadWideSegAnnotations
 
 __all__ = [
-    'LoadUMGAnnotations', 'LoadUMGImage', 'PackUMGInputs', 'SwapLeftRightOnFlip',
-    'swap_left_right'
+    'LoadUMGAnnotations', 'LoadUMGImage', 'LoadWideSegAnnotations', 'PackUMGInputs',
+    'SwapLeftRightOnFlip', 'swap_left_right'
 ]
