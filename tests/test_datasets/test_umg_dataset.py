@@ -87,15 +87,19 @@ def test_invalid_record_raises_before_training_naming_file_and_field(tmp_path):
     assert 'skip_invalid=True' in message and 'validate_umg.py' in message
 
 
-def test_skip_invalid_skips_counts_and_logs_each_once(tmp_path, capsys):
+def test_skip_invalid_skips_counts_and_logs_each_once(tmp_path, monkeypatch):
     _tree_with_bad_record(tmp_path)
+    logged = []
+    for module in ('invalid_records', 'umg_dataset'):
+        monkeypatch.setattr(f'umg_mm.datasets.{module}.print_log',
+                            lambda msg, **kwargs: logged.append(msg))
     ds = DATASETS.build(dict(type='UMGDataset', data_root=str(tmp_path), pipeline=PIPELINE,
                              skip_invalid=True))
     assert len(ds) == 2 and ds.num_skipped == 2
     assert sorted(ds.get_data_info(i)['img_id'] for i in range(2)) == ['img_0000', 'img_0001']
-    logged = capsys.readouterr()
-    text = logged.out + logged.err
+    text = '\n'.join(logged)
     assert text.count('img_0002.json') == 1 and text.count('img_0003.json') == 1
+    assert 'regions[1].bbox' in text and 'segments[0].isthing' in text
     assert 'skipped 2 invalid record(s) of 4' in text
 
 
