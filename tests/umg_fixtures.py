@@ -32,7 +32,7 @@ def make_sample(index: int, height: int = 32, width: int = 48) -> Tuple[dict, np
     img[square.astype(bool)] = 250
     stuff = np.zeros((height, width), np.uint8)
     stuff[height - 6:, :] = 1
-    triangle = [width - 16.0, 20.0, width - 4.0, 20.0, width - 10.0, 8.0]
+    triangle = [width - 16.0, 12.0, width - 4.0, 12.0, width - 10.0, 4.0]
     record = {
         'schema': 'umg/1',
         'image': {'file_name': f'img_{index:04d}.png', 'height': height, 'width': width,
@@ -43,7 +43,7 @@ def make_sample(index: int, height: int = 32, width: int = 48) -> Tuple[dict, np
         'regions': [
             {'bbox': [4.0, 4.0, 14.0, 12.0], 'captions': [f'the left square {index}'],
              'tags': ['square']},
-            {'bbox': [width - 16.0, 8.0, width - 4.0, 20.0], 'captions': [],
+            {'bbox': [width - 16.0, 4.0, width - 4.0, 12.0], 'captions': [],
              'tags': [f'triangle {index}']},
         ],
         'segments': [

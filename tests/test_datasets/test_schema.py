@@ -121,10 +121,10 @@ def test_each_malformed_kind_is_reported_with_file_record_and_field(name):
 
 def test_real_image_size_mismatch_and_boxes_checked_against_real_size():
     record = _valid()
-    problems = validate_record(record, 'a.json', image_size=(16, 48))
+    problems = validate_record(record, 'a.json', image_size=(10, 48))
     kinds = {(p.kind, p.field) for p in problems}
     assert ('image_size_mismatch', 'image') in kinds
-    # the real image is 16 px high: the region at y 8..20 and the 32-px-high masks do not fit
+    # the real image is 10 px high: the region at y 4..12 and the 32-px-high masks do not fit
     assert ('box_outside_image', 'regions[1].bbox') in kinds
     assert ('mask_size', 'segments[0].segmentation.size') in kinds
 
