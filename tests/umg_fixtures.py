@@ -72,9 +72,9 @@ def write_folder_tree(root: str, samples: Sequence[Tuple[dict, np.ndarray]]) -> 
     for i, (record, img) in enumerate(samples):
         folder = osp.join(root, f'part{i % 2}')
         os.makedirs(folder, exist_ok=True)
-        stem = osp.splitext(record['image']['file_name'])[0]
-        cv2.imwrite(osp.join(folder, record['image']['file_name']), img)
-        path = osp.join(folder, stem + '.json')
+        file_name = record.get('image', {}).get('file_name', f'img_{i:04d}.png')
+        cv2.imwrite(osp.join(folder, file_name), img)
+        path = osp.join(folder, osp.splitext(file_name)[0] + '.json')
         with open(path, 'w') as f:
             json.dump(record, f)
         paths.append(path)
