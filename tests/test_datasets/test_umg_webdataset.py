@@ -1,9 +1,11 @@
 import json
 
 import pytest
+import torch
+from mmengine.model import BaseModel
 from mmengine.runner import Runner
 
-from tests.umg_fixtures import make_samples, write_shards, write_tar, encode_png
+from tests.umg_fixtures import encode_png, make_samples, write_shards, write_tar
 from umg_mm.registry import DATASETS
 
 NUM_SAMPLES = 12
@@ -21,6 +23,7 @@ def _ids_seen(dataset_cfg, num_workers, epochs=1):
         dict(dataset=dataset_cfg, sampler=None, batch_size=2, num_workers=num_workers,
              persistent_workers=False, collate_fn=dict(type='pseudo_collate')),
         seed=0)
+    assert len(loader) == NUM_SAMPLES // 2 // 2  # what EpochBasedTrainLoop counts per epoch
     return [[img_id for batch in loader for img_id in batch['img_id']] for _ in range(epochs)]
 
 
@@ -120,3 +123,40 @@ def test_skip_invalid_skips_and_counts_shard_samples(tmp_path, monkeypatch):
     assert len(logged) == 2
     assert 'key a' in logged[0] and 'box_outside_image' in logged[0]
     assert 'key c' in logged[1] and 'missing_annotation' in logged[1]
+
+
+class _CountingModel(BaseModel):
+    """Records the image ids it is trained on."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.zeros(1))
+        self.seen = []
+
+    def forward(self, inputs, data_samples=None, mode='loss'):
+        self.seen.append([s.img_id for s in data_samples])
+        num_regions = sum(len(s.gt_instances) for s in data_samples)
+        return dict(loss=self.weight.sum() * 0 + num_regions)
+
+
+def test_epoch_based_runner_trains_on_shards_without_a_sampler(shard_pattern, tmp_path):
+    pipeline = [dict(type='LoadUMGImage'), dict(type='LoadUMGAnnotations'),
+                dict(type='PackUMGInputs')]
+    model = _CountingModel()
+    runner = Runner(
+        model=model, work_dir=str(tmp_path / 'work'),
+        train_dataloader=dict(
+            dataset=dict(type='UMGWebDataset', shards=shard_pattern, pipeline=pipeline,
+                         num_samples=NUM_SAMPLES, seed=0),
+            sampler=None, batch_size=4, num_workers=0),
+        train_cfg=dict(by_epoch=True, max_epochs=2),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+        default_hooks=dict(logger=dict(type='LoggerHook', interval=1),
+                           checkpoint=dict(type='CheckpointHook', interval=100)),
+        randomness=dict(seed=0), log_level='WARNING')
+    runner.train()
+    assert runner.iter == 2 * NUM_SAMPLES // 4
+    epochs = [sum(model.seen[:3], []), sum(model.seen[3:], [])]
+    for ids in epochs:
+        assert sorted(ids) == [f'img_{i:04d}' for i in range(NUM_SAMPLES)]
+    assert epochs[0] != epochs[1]  # shards are reshuffled each epoch
