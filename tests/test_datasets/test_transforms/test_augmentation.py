@@ -79,6 +79,18 @@ def test_resize_scales_boxes_and_masks_together(keep_ratio):
         np.testing.assert_allclose(_tight_box(mask.numpy()), box.numpy(), atol=1)
 
 
+def test_random_resize_with_mmdet_resize():
+    np.random.seed(0)
+    packed = _run([dict(type='RandomResize', scale=(96, 64), ratio_range=(0.5, 1.5),
+                        keep_ratio=True, resize_type='mmdet.Resize')])
+    height, width = packed['inputs'].shape[1:]
+    sample = packed['data_samples']
+    assert sample.gt_segments.masks.shape[1:] == (height, width)
+    scale = width / 48
+    np.testing.assert_allclose(sample.gt_instances.bboxes[0], np.array([4, 4, 14, 12]) * scale,
+                               atol=0.6)
+
+
 @pytest.mark.parametrize('seed', range(12))
 def test_random_pipeline_keeps_every_text_on_its_pixels(seed):
     """Under random flip, crop, resize and pad, the pixels under each 'square' mask or box stay
