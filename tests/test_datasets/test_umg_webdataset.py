@@ -160,3 +160,14 @@ def test_epoch_based_runner_trains_on_shards_without_a_sampler(shard_pattern, tm
     for ids in epochs:
         assert sorted(ids) == [f'img_{i:04d}' for i in range(NUM_SAMPLES)]
     assert epochs[0] != epochs[1]  # shards are reshuffled each epoch
+
+
+def test_wrongly_sized_image_in_a_shard_is_an_invalid_sample(tmp_path):
+    record, _ = make_samples(1, height=16, width=24)[0]
+    small = make_samples(1, height=10, width=24)[0][1]
+    shard = write_tar(str(tmp_path / 's.tar'), [('a.png', encode_png(small)),
+                                                ('a.json', json.dumps(record).encode())])
+    with pytest.raises(ValueError, match=r's.tar \[key a\] image: .*16x24 but the image is 10x24'):
+        list(DATASETS.build(dict(type='UMGWebDataset', shards=shard)))
+    ds = DATASETS.build(dict(type='UMGWebDataset', shards=shard, skip_invalid=True))
+    assert list(ds) == [] and ds.num_skipped == 1
