@@ -57,7 +57,6 @@ class UMGWebDataset(IterableDataset):
         skip_invalid (bool): skip invalid records instead of raising. Defaults to False.
         rank (int, optional), world_size (int, optional): override
             ``mmengine.dist.get_dist_info()`` (used by tests and custom launchers).
-        test_mode (bool): kept for the Runner's dataset interface; no effect on reading.
         metainfo (dict, optional): extra meta information.
     """
 
@@ -73,7 +72,6 @@ class UMGWebDataset(IterableDataset):
                  skip_invalid: bool = False,
                  rank: Optional[int] = None,
                  world_size: Optional[int] = None,
-                 test_mode: bool = False,
                  metainfo: Optional[dict] = None) -> None:
         self.urls = expand_shards(shards)
         if not self.urls:
@@ -85,7 +83,6 @@ class UMGWebDataset(IterableDataset):
         self.seed = seed
         self.rank = rank
         self.world_size = world_size
-        self.test_mode = test_mode
         self.metainfo = dict(self.METAINFO, **(metainfo or {}))
         self.invalid_policy = InvalidRecordPolicy(skip_invalid, type(self).__name__)
         self.num_dropped = 0
