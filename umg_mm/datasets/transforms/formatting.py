@@ -46,6 +46,7 @@ class PackUMGInputs(BaseTransform):
         self.meta_keys = tuple(meta_keys)
 
     def transform(self, results: dict) -> dict:
+        """Return ``dict(inputs=..., data_samples=...)`` as described in the class docstring."""
         img = results['img']
         if img.ndim < 3:
             img = img[..., None]
