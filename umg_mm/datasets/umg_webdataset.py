@@ -41,7 +41,8 @@ class UMGWebDataset(IterableDataset):
     Each sample's record is checked against the schema as it streams, and its image header
     against ``image.height/width`` (the pixels are decoded later, by ``LoadUMGImage``): an invalid
     sample raises a ``ValueError`` naming the shard and key, or with ``skip_invalid=True`` is
-    skipped, counted in ``num_skipped`` and logged once. A sample whose pipeline returns ``None`` (e.g. a
+    skipped, counted in ``num_skipped`` and logged once per process (a dataloader worker that is
+    re-created each epoch logs again). A sample whose pipeline returns ``None`` (e.g. a
     ``RandomCrop`` without boxes) is dropped and counted in ``num_dropped``. Run
     ``tools/validate_umg.py 'data/umg-{0000..0999}.tar'`` before training to find bad records
     without waiting for them.
