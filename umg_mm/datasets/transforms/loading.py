@@ -34,6 +34,7 @@ class LoadUMGImage(LoadImageFromFile):
     """
 
     def transform(self, results: dict) -> Optional[dict]:
+        """Decode the image; None when it cannot be read and ``ignore_empty`` is set."""
         img_bytes = results.pop('img_bytes', None)
         if img_bytes is None:
             results = super().transform(results)
@@ -60,14 +61,13 @@ class LoadUMGImage(LoadImageFromFile):
 
 
 def _segment_box(segmentation: Union[dict, list], height: int, width: int) -> List[float]:
-    """The tight ``[x1, y1, x2, y2]`` box of a COCO RLE or polygon segmentation."""
+    """The tight ``[x1, y1, x2, y2]`` box of the pixels of a COCO RLE or polygon segmentation."""
     if isinstance(segmentation, list):
-        xs = [x for poly in segmentation for x in poly[0::2]]
-        ys = [y for poly in segmentation for y in poly[1::2]]
-        return [min(xs), min(ys), max(xs), max(ys)]
-    rle = segmentation
-    if isinstance(rle['counts'], list):
-        rle = mask_util.frPyObjects(rle, height, width)
+        rle = mask_util.merge(mask_util.frPyObjects(segmentation, height, width))
+    elif isinstance(segmentation['counts'], list):
+        rle = mask_util.frPyObjects(segmentation, height, width)
+    else:
+        rle = segmentation
     x, y, w, h = mask_util.toBbox(rle).tolist()
     return [x, y, x + w, y + h]
 
@@ -84,7 +84,8 @@ class LoadUMGAnnotations(LoadAnnotations):
 
     Added keys:
 
-    - ``gt_bboxes`` (``HorizontalBoxes``, (N, 4)): region boxes, then the tight boxes of segments;
+    - ``gt_bboxes`` (``HorizontalBoxes``, (N, 4)): region boxes, then the tight boxes of the
+      segments' pixels;
     - ``gt_bboxes_labels`` (np.int64, (N,)): index into ``umg_instances``;
     - ``gt_ignore_flags`` (bool, (N,));
     - ``gt_masks`` (``BitmapMasks`` or ``PolygonMasks``, (N, H, W)), when ``with_segments``: the
@@ -131,6 +132,7 @@ class LoadUMGAnnotations(LoadAnnotations):
         self._rng_key: Optional[int] = None
 
     def _choose(self, n: int) -> int:
+        """Index of the text to take among ``n``."""
         if self.caption_sampling == 'first' or n == 1:
             return 0
         if self.seed is None:
@@ -147,6 +149,7 @@ class LoadUMGAnnotations(LoadAnnotations):
         return texts[self._choose(len(texts))] if texts else None
 
     def transform(self, results: dict) -> dict:
+        """Add the keys listed in the class docstring (``ori_shape`` must be set)."""
         height, width = results['ori_shape']
         instances, table = [], []
         if self.with_regions:
@@ -175,6 +178,7 @@ class LoadUMGAnnotations(LoadAnnotations):
         return results
 
     def _entry(self, level: str, item: dict, isthing: Optional[bool]) -> dict:
+        """The ``umg_instances`` entry of one region or segment."""
         captions, tags = list(item.get('captions', [])), list(item.get('tags', []))
         return dict(level=level, captions=captions, tags=tags, isthing=isthing,
                     text=self.sample_text(captions, tags))
