@@ -58,10 +58,12 @@ class UMGCLIPBackbone(BaseModule):
             better localised for a CLIP not trained on dense alignment).
         out_indices: blocks (0-based) whose outputs feed the pyramid, one per level; default
             four evenly spaced blocks ending with the last ((2, 5, 8, 11) for 12 blocks).
-        pyramid_neck: config of the neck that rescales the block outputs (built in mmseg's
-            registry; ``embed_dim`` is filled in). Default: ``Feature2Pyramid`` with rescales
-            (4, 2, 1, 0.5) and BN. Built only for ``out_type`` ``'pyramid'`` or ``'dict'``;
-            ``None`` disables it for ``'dict'``.
+        pyramid_neck: config of the neck that rescales the block outputs (a type without scope
+            is looked up in mmseg's registry; ``embed_dim`` is filled in). Default: ``Feature2Pyramid`` with rescales
+            (4, 2, 1, 0.5) and BN. Built only for ``out_type`` ``'pyramid'`` or ``'dict'``.
+            ``None``: ``'pyramid'`` returns the raw block outputs, all at stride ``p`` (for a
+            config's own neck, such as mmseg's ``MultiLevelNeck``), and ``'dict'`` has no
+            pyramid.
         pyramid_channels: output channels of each pyramid level (an int or one per level); a
             1x1 convolution maps the tower width to them. ``None`` keeps the tower width.
         frozen_stages: how many leading stages are frozen (no gradient, eval mode). Stages are
@@ -126,8 +128,15 @@ class UMGCLIPBackbone(BaseModule):
         self.out_indices = self._check_out_indices(out_indices, pyramid_neck)
         self.pyramid_neck = None
         self.pyramid_proj = None
-        if pyramid_neck is not None and out_type in ('pyramid', 'dict'):
+        self.pyramid_rescales = (1,) * len(self.out_indices)
+        self.pyramid_strides = (self.patch_size[0],) * len(self.out_indices)
+        self.with_pyramid = out_type == 'pyramid' or (out_type == 'dict' and
+                                                      pyramid_neck is not None)
+        if pyramid_neck is not None and self.with_pyramid:
             self._build_pyramid(pyramid_neck, pyramid_channels)
+        elif pyramid_channels is not None:
+            raise ValueError('pyramid_channels needs a pyramid neck (pyramid_neck=dict(...)) and '
+                             "out_type='pyramid' or 'dict'")
 
         self.frozen_stages = frozen_stages
         self._freeze_stages()
@@ -158,15 +167,17 @@ class UMGCLIPBackbone(BaseModule):
         return indices
 
     def _build_pyramid(self, neck_cfg: dict, channels) -> None:
-        from mmseg.registry import MODELS as MMSEG_MODELS
-        import mmseg.models  # noqa: F401  (registers Feature2Pyramid)
+        import mmseg.models  # noqa: F401  (registers Feature2Pyramid in mmseg's registry)
         cfg = dict(neck_cfg)
+        if isinstance(cfg.get('type'), str) and '.' not in cfg['type']:
+            # an explicit scope finds mmseg's neck whatever the caller's default scope is
+            cfg['type'] = f"mmseg.{cfg['type']}"
         cfg.setdefault('embed_dim', self.width)
         rescales = cfg.get('rescales', (4, 2, 1, 0.5))
         if len(rescales) != len(self.out_indices):
             raise ValueError(f'the pyramid neck has {len(rescales)} levels (rescales={rescales}) '
                              f'but out_indices={self.out_indices} gives {len(self.out_indices)}')
-        self.pyramid_neck = MMSEG_MODELS.build(cfg)
+        self.pyramid_neck = MODELS.build(cfg)
         if channels is not None:
             if isinstance(channels, int):
                 channels = [channels] * len(rescales)
@@ -321,6 +332,8 @@ class UMGCLIPBackbone(BaseModule):
                 fmap = F.pad(fmap, (0, (-grid[1]) % window, 0, (-grid[0]) % window),
                              mode='replicate')
             maps.append(fmap)
+        if self.pyramid_neck is None:
+            return tuple(maps)
         levels = self.pyramid_neck(maps)
         if self.pyramid_proj is not None:
             levels = [proj(level) for proj, level in zip(self.pyramid_proj, levels)]
@@ -342,13 +355,14 @@ class UMGCLIPBackbone(BaseModule):
             * ``'dense'``: ``(dense,)`` with ``dense`` of shape ``(B, D, h, w)``;
             * ``'pyramid'``: one tensor per level, ``(B, C_i, ceil(h * r_i), ceil(w * r_i))`` for
               the neck's rescales ``r_i`` (``(4, 2, 1, 0.5)``: strides 4, 8, 16, 32 for
-              ``p=16``); ``C_i`` is the tower width or ``pyramid_channels``;
+              ``p=16``); ``C_i`` is the tower width or ``pyramid_channels``; without a neck,
+              the blocks' outputs ``(B, width, h, w)``;
             * ``'dict'``: ``{'global': (B, D), 'dense': (B, D, h, w), 'pyramid': tuple}``
               (``'pyramid'`` only when a pyramid neck is built).
         """
         want_global = self.out_type in ('global', 'dict')
         want_dense = self.out_type in ('dense', 'dict')
-        want_pyramid = self.pyramid_neck is not None and self.out_type in ('pyramid', 'dict')
+        want_pyramid = self.with_pyramid
         indices = list(self.out_indices) if want_pyramid else []
         if want_dense and self.dense_readout == 'value':
             indices.append(self.num_layers - 2)
