@@ -19,6 +19,7 @@ machine), medians over ``--repeats`` runs with the models alternating, after one
 ``--threads 1`` (the default) for the steadiest figures.
 """
 import argparse
+import logging
 import statistics
 import time
 
@@ -120,6 +121,7 @@ def main(argv=None):
     parser.add_argument('--threads', type=int, default=1, help='torch threads (default: 1)')
     parser.add_argument('--skip-text', action='store_true')
     args = parser.parse_args(argv)
+    logging.getLogger().setLevel(logging.ERROR)  # open_clip warns that weights are random: known
     if args.threads:
         torch.set_num_threads(args.threads)
     bench_backbone(args)

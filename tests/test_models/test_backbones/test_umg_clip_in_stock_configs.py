@@ -28,7 +28,10 @@ def test_mmseg_upernet_vit_config_with_umg_backbone():
     cfg.model.decode_head.update(in_channels=[64] * 4, channels=32, norm_cfg=bn)
     cfg.model.auxiliary_head.update(in_channels=64, channels=16, norm_cfg=bn)
     segmentor = MODELS.build(cfg.model).eval()
-    segmentor.init_weights()
+    clip_weights = {k: v.clone() for k, v in segmentor.backbone.visual.state_dict().items()}
+    segmentor.init_weights()  # as the Runner does: the heads initialise, CLIP weights stay
+    for key, value in segmentor.backbone.visual.state_dict().items():
+        assert torch.equal(value, clip_weights[key]), key
     logits = segmentor(torch.randn(2, 3, 64, 48), mode='tensor')
     assert logits.shape == (2, 19, 32, 24)  # UPerHead predicts at stride p / 4 = 2
 
