@@ -19,7 +19,6 @@ import torch
 import torch.nn.functional as F
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
-from mmpretrain.models.utils import resize_pos_embed
 from open_clip.model import resize_pos_embed as resize_checkpoint_pos_embed
 from open_clip.transformer import ResidualAttentionBlock, VisionTransformer
 from torch import nn
@@ -268,6 +267,10 @@ class UMGCLIPBackbone(BaseModule):
     # ------------------------------------------------------------------ forward
     def _pos_embed(self, grid: Tuple[int, int]) -> torch.Tensor:
         pos = self.visual.positional_embedding.unsqueeze(0)
+        if tuple(grid) == tuple(self.visual.grid_size):
+            return pos
+        # imported here: mmpretrain.models takes seconds to import and is needed only now
+        from mmpretrain.models.utils import resize_pos_embed
         return resize_pos_embed(pos, self.visual.grid_size, grid, mode='bicubic',
                                 num_extra_tokens=1)
 
