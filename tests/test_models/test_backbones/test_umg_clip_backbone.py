@@ -136,6 +136,14 @@ def test_loads_mmengine_checkpoint_with_prefix_and_reports(clip_and_file, tmp_pa
         torch.testing.assert_close(target.state_dict()[key], value)
 
 
+def test_loads_torchscript_archive_like_openai_files(tmp_path):
+    file = tmp_path / 'scripted.pt'
+    torch.jit.save(torch.jit.script(build_open_clip(model_cfg=TINY).eval()), str(file))
+    scripted = torch.jit.load(str(file))
+    backbone = UMGCLIPBackbone(model_cfg=TINY, checkpoint=str(file), out_type='global').eval()
+    torch.testing.assert_close(backbone.visual.proj, scripted.visual.proj)
+
+
 def test_shape_mismatch_is_an_error_naming_the_key(clip_and_file):
     _, path = clip_and_file
     wider = dict(TINY, vision_cfg=dict(TINY['vision_cfg'], width=128))
