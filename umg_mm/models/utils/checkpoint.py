@@ -62,8 +62,6 @@ def read_state_dict(path: str) -> Dict[str, torch.Tensor]:
 
     Uses open_clip's reader (``state_dict`` unwrapping, ``module.`` stripping, safetensors), with
     ``weights_only=True``; mmengine's own checkpoint globals are allow-listed by ``import umg_mm``.
-    TorchScript archives (OpenAI's CLIP files; use an open_clip ``-quickgelu`` model name with
-    them) are read too: ``torch.load`` hands them to ``torch.jit.load``.
     """
     if not os.path.isfile(path):
         raise FileNotFoundError(f'checkpoint file {path!r} does not exist')
