@@ -1,7 +1,8 @@
 """The UMG-CLIP visual backbone: an open_clip vision tower with global, dense and pyramid outputs.
 
-The tower is open_clip's own ``VisionTransformer`` (built by open_clip from a model name or an
-explicit model config); this wrapper only chooses what to read out of it:
+The tower is open_clip's own ``VisionTransformer`` or, for EVA02 models, the timm trunk open_clip
+wraps (see :mod:`.timm_tower`), built by open_clip from a model name or an explicit model config;
+this wrapper only chooses what to read out of it:
 
 * ``global``: the image embedding in the joint image-text space, exactly what open_clip's
   ``CLIP.encode_image`` returns for the same weights and input (same modules, same order);
@@ -24,6 +25,7 @@ from open_clip.transformer import ResidualAttentionBlock, VisionTransformer
 from torch import nn
 
 from umg_mm.registry import MODELS
+from . import timm_tower
 from ..utils import (apply_lora, build_open_clip, load_tower_state, lora_state_dict, merge_lora,
                      trainable_summary)
 
@@ -36,7 +38,8 @@ class UMGCLIPBackbone(BaseModule):
     """UMG-CLIP visual tower (open_clip inside) for mmdet, mmseg and mmpretrain configs.
 
     Args:
-        model_name: open_clip model name (``open_clip.list_models()``), e.g. ``'ViT-B-16'``.
+        model_name: open_clip model name (``open_clip.list_models()``), e.g. ``'ViT-B-16'``,
+            ``'ViT-L-14'``, ``'EVA02-L-14'``.
             Ignored when ``model_cfg`` is given.
         model_cfg: explicit open_clip model config (``embed_dim``, ``vision_cfg``, ``text_cfg``),
             e.g. a tiny one for tests. Takes precedence over ``model_name``.
@@ -103,25 +106,38 @@ class UMGCLIPBackbone(BaseModule):
         clip = build_open_clip(None if model_cfg is not None else model_name, model_cfg,
                                pretrained)
         visual = clip.visual
-        if not isinstance(visual, VisionTransformer) or visual.attn_pool is not None:
+        self.is_timm = timm_tower.is_timm_tower(visual)
+        if self.is_timm:
+            timm_tower.make_dynamic(visual, self.model_name)
+            trunk = visual.trunk
+            self.patch_size = tuple(trunk.patch_embed.patch_size)
+            self.width = trunk.embed_dim
+            self.num_layers = len(trunk.blocks)
+            self.num_prefix_tokens = trunk.num_prefix_tokens
+            self.embed_dim = clip.text.output_dim if hasattr(clip, 'text') else \
+                clip.text_projection.shape[-1]
+        elif isinstance(visual, VisionTransformer) and visual.attn_pool is None:
+            self.patch_size = tuple(visual.patch_size)
+            self.width = visual.transformer.width
+            self.num_layers = len(visual.transformer.resblocks)
+            self.num_prefix_tokens = 1
+            self.embed_dim = visual.output_dim
+        else:
             raise NotImplementedError(
                 f'{self.model_name} has a {type(visual).__name__} vision tower'
                 f'{" with attentional pooling" if getattr(visual, "attn_pool", None) else ""}; '
                 f'UMGCLIPBackbone supports open_clip VisionTransformer towers with token or '
-                f'average pooling (ViT-*, ViT-*-quickgelu, ...).')
+                f'average pooling (ViT-*, ViT-*-quickgelu, ...) and timm ViT/EVA towers '
+                f'(EVA02-*).')
         self.visual = visual
         del clip  # the text tower lives in UMGCLIPTextEncoder
         self.out_type = out_type
         self.dense_readout = dense_readout
-        self.patch_size = tuple(visual.patch_size)
-        self.embed_dim = visual.output_dim
-        self.width = visual.transformer.width
-        self.num_layers = len(visual.transformer.resblocks)
-        if dense_readout == 'value' and not isinstance(visual.transformer.resblocks[-1],
-                                                       ResidualAttentionBlock):
+        if dense_readout == 'value' and (self.is_timm or not isinstance(
+                visual.transformer.resblocks[-1], ResidualAttentionBlock)):
             raise NotImplementedError(
                 f"dense_readout='value' needs open_clip's default attention blocks; "
-                f'{self.model_name} uses {type(visual.transformer.resblocks[-1]).__name__}. '
+                f'{self.model_name} has other blocks. '
                 f"Use dense_readout='tokens'.")
 
         self.out_indices = self._check_out_indices(out_indices, pyramid_neck)
@@ -144,6 +160,9 @@ class UMGCLIPBackbone(BaseModule):
             if frozen_stages != -1:
                 raise ValueError(f'With lora the base weights are frozen by peft; leave '
                                  f'frozen_stages=-1 (got {frozen_stages}).')
+            lora = dict(lora)
+            if self.is_timm:
+                lora.setdefault('target_modules', timm_tower.TIMM_LORA_TARGETS)
             apply_lora(self.visual, **lora)
         if grad_checkpointing:
             self.set_grad_checkpointing(True)
@@ -189,6 +208,8 @@ class UMGCLIPBackbone(BaseModule):
         self.pyramid_strides = tuple(self.patch_size[0] / r for r in rescales)
 
     def _stages(self) -> List[List[Union[nn.Module, nn.Parameter]]]:
+        if self.is_timm:
+            return timm_tower.stages(self.visual)
         v = self.visual
         return ([[v.conv1, v.class_embedding, v.positional_embedding, v.ln_pre]] +
                 [[block] for block in v.transformer.resblocks] + [[v.ln_post, v.proj]])
@@ -215,7 +236,7 @@ class UMGCLIPBackbone(BaseModule):
                 for item in stage:
                     if isinstance(item, nn.Module):
                         item.eval()
-            if count > 0:
+            if count > 0 and not self.is_timm:
                 self.visual.patch_dropout.eval()
         return self
 
@@ -244,7 +265,8 @@ class UMGCLIPBackbone(BaseModule):
         Returns:
             The :class:`~umg_mm.models.utils.LoadReport` (also logged).
         """
-        return load_tower_state(self, path, anchor='visual.conv1.weight', prefix=prefix,
+        anchor = 'visual.trunk.patch_embed.proj.weight' if self.is_timm else 'visual.conv1.weight'
+        return load_tower_state(self, path, anchor=anchor, prefix=prefix,
                                 own_roots=('visual', 'pyramid_neck', 'pyramid_proj'))
 
     def adapt_checkpoint_state(self, state: Dict[str, torch.Tensor]) -> None:
@@ -275,9 +297,10 @@ class UMGCLIPBackbone(BaseModule):
                                 num_extra_tokens=1)
 
     def _tokens(self, x: torch.Tensor, indices: Sequence[int], drop_patches: bool):
-        """Run the tower: final tokens (B, 1 + h*w, width), {block: its output}, grid (h, w).
+        """Run the tower: final tokens (B, P + h*w, width) with P prefix tokens, {block: its
+        output tokens}, grid (h, w).
 
-        ``{-1: ...}`` is the embedding output (the input of block 0).
+        ``{-1: ...}`` is the embedding output (the input of block 0; open_clip towers only).
         """
         v = self.visual
         ph, pw = self.patch_size
@@ -286,6 +309,9 @@ class UMGCLIPBackbone(BaseModule):
         if pad_h or pad_w:
             x = F.pad(x, (0, pad_w, 0, pad_h))
         grid = ((height + pad_h) // ph, (width + pad_w) // pw)
+        if self.is_timm:
+            x, by_index = timm_tower.tokens(v, x, indices)
+            return x, by_index, grid
         x = v.conv1(x).flatten(2).transpose(1, 2)
         cls = v.class_embedding.to(x.dtype).view(1, 1, -1).expand(x.shape[0], -1, -1)
         x = torch.cat([cls, x], dim=1) + self._pos_embed(grid).to(x.dtype)
@@ -302,10 +328,14 @@ class UMGCLIPBackbone(BaseModule):
         return x, by_index, grid
 
     def _to_joint(self, tokens: torch.Tensor) -> torch.Tensor:
+        if self.is_timm:
+            return timm_tower.to_joint(self.visual, tokens)
         tokens = self.visual.ln_post(tokens)
         return tokens @ self.visual.proj if self.visual.proj is not None else tokens
 
     def _global(self, x: torch.Tensor) -> torch.Tensor:
+        if self.is_timm:
+            return timm_tower.global_embedding(self.visual, x)
         pooled, _ = self.visual._pool(x)
         return pooled @ self.visual.proj if self.visual.proj is not None else pooled
 
@@ -321,13 +351,14 @@ class UMGCLIPBackbone(BaseModule):
             y = y.reshape(batch * length, 1, channels)
             x = block.attn(y, y, y, need_weights=False)[0].reshape(batch, length, channels)
             x = block.ls_1(x)
-        dense = self._to_joint(x[:, 1:])
+        dense = self._to_joint(x[:, self.num_prefix_tokens:])
         return dense.transpose(1, 2).reshape(dense.shape[0], -1, *grid)
 
     def _pyramid(self, by_index: Dict[int, torch.Tensor], grid) -> Tuple[torch.Tensor, ...]:
         maps = []
         for index, rescale in zip(self.out_indices, self.pyramid_rescales):
-            fmap = by_index[index][:, 1:].transpose(1, 2).reshape(-1, self.width, *grid)
+            fmap = by_index[index][:, self.num_prefix_tokens:].transpose(1, 2).reshape(
+                -1, self.width, *grid)
             if rescale < 1:
                 # edge-replicate to a multiple of the pooling window: max pooling then acts as
                 # ceil_mode pooling, so odd grids keep their last row/column
@@ -417,9 +448,9 @@ class UMGCLIPBackbone(BaseModule):
         x, by_index, grid = self._tokens(inputs, taken, drop_patches=False)
         result = []
         for i in taken:
-            tokens = by_index[i][:, 1:]
+            tokens = by_index[i][:, self.num_prefix_tokens:]
             if norm:
-                tokens = self.visual.ln_post(tokens)
+                tokens = (self.visual.trunk.norm if self.is_timm else self.visual.ln_post)(tokens)
             if output_fmt == 'NCHW':
                 tokens = tokens.transpose(1, 2).reshape(tokens.shape[0], -1, *grid)
             result.append(tokens)
