@@ -136,3 +136,19 @@ def test_templates_sets_files_and_errors(tmp_path):
         load_templates(['no slot here'])
     with pytest.raises(FileNotFoundError, match='neither a set'):
         load_templates('imagenet81')
+
+
+def test_custom_text_tower_as_in_eva_models(tmp_path):
+    config = dict(TINY, custom_text=True)  # open_clip's CustomTextCLIP layout: keys 'text.*'
+    torch.manual_seed(0)
+    clip = build_open_clip(model_cfg=config).eval()
+    file = tmp_path / 'custom_text.pt'
+    torch.save(clip.state_dict(), file)
+    encoder = UMGCLIPTextEncoder(model_cfg=config, checkpoint=str(file)).eval()
+    report = encoder.load_checkpoint(str(file))
+    assert report.prefix == '' and not report.missing and not report.unexpected
+    tokenizer = open_clip.SimpleTokenizer(context_length=16)
+    with torch.no_grad():
+        torch.testing.assert_close(encoder.encode_text(['a red star']),
+                                   clip.encode_text(tokenizer(['a red star']), normalize=True))
+    assert encoder.embed_dim == 32
