@@ -55,7 +55,8 @@ def test_dense_and_pyramid_shapes_for_any_input_size(size, readout):
     assert out['global'].shape == (2, 32)
     assert out['dense'].shape == (2, 32, h, w)
     assert [tuple(level.shape) for level in out['pyramid']] == [
-        (2, 64, 4 * h, 4 * w), (2, 64, 2 * h, 2 * w), (2, 64, h, w), (2, 64, -(-h // 2), -(-w // 2))]
+        (2, 64, 4 * h, 4 * w), (2, 64, 2 * h, 2 * w), (2, 64, h, w),
+        (2, 64, -(-h // 2), -(-w // 2))]
     assert backbone.pyramid_strides == (2.0, 4.0, 8.0, 16.0)
 
 

@@ -61,9 +61,9 @@ class UMGCLIPBackbone(BaseModule):
         out_indices: blocks (0-based) whose outputs feed the pyramid, one per level; default
             four evenly spaced blocks ending with the last ((2, 5, 8, 11) for 12 blocks).
         pyramid_neck: config of the neck that rescales the block outputs (a type without scope
-            is looked up in mmseg's registry; ``embed_dim`` is filled in). Default: ``Feature2Pyramid`` with rescales
-            (4, 2, 1, 0.5) and BN. Built only for ``out_type`` ``'pyramid'`` or ``'dict'``.
-            ``None``: ``'pyramid'`` returns the raw block outputs, all at stride ``p`` (for a
+            is looked up in mmseg's registry; ``embed_dim`` is filled in). Default:
+            ``Feature2Pyramid`` with rescales (4, 2, 1, 0.5) and BN. Built only for ``out_type``
+            ``'pyramid'`` or ``'dict'``. ``None``: ``'pyramid'`` returns the raw block outputs, all at stride ``p`` (for a
             config's own neck, such as mmseg's ``MultiLevelNeck``), and ``'dict'`` has no
             pyramid.
         pyramid_channels: output channels of each pyramid level (an int or one per level); a

@@ -108,7 +108,8 @@ def find_prefix(state_dict: Dict[str, torch.Tensor], anchor: str, path: str,
             f'keys are {list(state_dict)[:5]}. Pass an open_clip checkpoint, a umg_mm checkpoint, '
             f'or the output of tools/convert_open_clip.py.')
     raise KeyError(f'{path!r} holds {anchor!r} under several prefixes {candidates}; choose one '
-                   f'with prefix=... (init_cfg=dict(type="Pretrained", checkpoint=..., prefix=...))')
+                   f'with prefix=... (init_cfg=dict(type="Pretrained", checkpoint=..., '
+                   f'prefix=...))')
 
 
 def load_tower_state(module: nn.Module, path: str, anchor: str, prefix: Optional[str] = None,
@@ -170,8 +171,8 @@ def load_tower_state(module: nn.Module, path: str, anchor: str, prefix: Optional
         if tuple(value.shape) != tuple(target.shape):
             raise ValueError(
                 f'shape mismatch for {prefix}{name} in {path!r}: the checkpoint has '
-                f'{tuple(value.shape)}, the model expects {tuple(target.shape)}. The checkpoint was '
-                f'made for another architecture; build the model with the open_clip model_name '
+                f'{tuple(value.shape)}, the model expects {tuple(target.shape)}. The checkpoint '
+                f'was made for another architecture; build the model with the open_clip model_name '
                 f'or model_cfg that produced it.')
     result = module.load_state_dict({targets[n]: v for n, v in to_load.items()}, strict=False)
     report.loaded = sorted(to_load)
