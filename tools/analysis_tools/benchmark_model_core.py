@@ -119,12 +119,14 @@ def main(argv=None):
     parser.add_argument('--templates', default='single',
                         help='template set of the text benchmark (imagenet80 is 80x slower)')
     parser.add_argument('--threads', type=int, default=1, help='torch threads (default: 1)')
+    parser.add_argument('--skip-backbone', action='store_true')
     parser.add_argument('--skip-text', action='store_true')
     args = parser.parse_args(argv)
     logging.getLogger().setLevel(logging.ERROR)  # open_clip warns that weights are random: known
     if args.threads:
         torch.set_num_threads(args.threads)
-    bench_backbone(args)
+    if not args.skip_backbone:
+        bench_backbone(args)
     if not args.skip_text:
         bench_text(args)
 
