@@ -5,19 +5,21 @@
 # on held-out classes apart.
 #   python tools/make_synthetic_data.py data/synthetic
 #   bash tools/dist_train.sh configs/umg/panoptic_synthetic.py 2
-#   python tools/test.py configs/umg/panoptic_synthetic.py work_dirs/panoptic_synthetic/iter_600.pth
+#   python tools/test.py configs/umg/panoptic_synthetic.py work_dirs/panoptic_synthetic/iter_1200.pth
 # A backbone/text tower pretrained on the same world (issue 5's pretraining) plugs in with
 #   --cfg-options clip_checkpoint=... is NOT enough (mmengine resolves variables at parse time):
 #   --cfg-options model.backbone.checkpoint=CKPT model.panoptic_head.classifier.text_encoder.checkpoint=CKPT
 _base_ = ['../_base_/models/umg_mask2former_panoptic.py', 'mmdet::_base_/default_runtime.py']
 
-data_root = 'data/synthetic/'
+# the world's folder: environment variable UMG_SYNTHETIC_ROOT (default data/synthetic)
+data_root = '{{$UMG_SYNTHETIC_ROOT:data/synthetic}}/'
 image_size = (64, 64)
 clip_checkpoint = None  # a UMG-CLIP checkpoint of the tiny model below (None: random weights)
+# the tiny UMG-CLIP of configs/umg/umg_pretrain_tiny_synthetic.py, so its checkpoints plug in
 tiny_clip = dict(
-    embed_dim=32,
-    vision_cfg=dict(image_size=64, layers=2, width=64, head_width=32, patch_size=8),
-    text_cfg=dict(context_length=16, vocab_size=49408, width=32, heads=2, layers=2))
+    embed_dim=64,
+    vision_cfg=dict(image_size=64, layers=4, width=128, head_width=32, patch_size=8),
+    text_cfg=dict(context_length=32, vocab_size=49408, width=64, heads=2, layers=2))
 feat_channels = 32
 
 # the world's vocabularies/ (see docs/synthetic_world.md); held out of training: star, heart, brick
@@ -33,13 +35,14 @@ model = dict(
     vocabulary=dict(thing_classes=list(seen_things), stuff_classes=list(seen_stuff)),
     backbone=dict(
         _delete_=True, type='UMGCLIPBackbone', model_cfg=tiny_clip, checkpoint=clip_checkpoint,
-        out_type='dict', frozen_stages=-1, out_indices=(0, 0, 1, 1),
+        out_type='dict', frozen_stages=-1, out_indices=(1, 1, 3, 3),
         lora=dict(r=4, alpha=8, dropout=0., target_modules=('c_fc', 'c_proj')),
         pyramid_channels=feat_channels),
     panoptic_head=dict(
         classifier=dict(text_encoder=dict(
             _delete_=True, type='UMGCLIPTextEncoder', model_cfg=tiny_clip,
-            checkpoint=clip_checkpoint, templates='segmentation')),
+            checkpoint=clip_checkpoint,
+            templates=['{}', 'a {}', 'a picture of a {}'])),
         in_channels=[feat_channels] * 4,
         feat_channels=feat_channels,
         out_channels=feat_channels,
@@ -115,10 +118,10 @@ optim_wrapper = dict(
         'query_feat': dict(lr_mult=1.0, decay_mult=0.0),
         'level_embed': dict(lr_mult=1.0, decay_mult=0.0)}, norm_decay_mult=0.0),
     clip_grad=dict(max_norm=0.01, norm_type=2))
-max_iters = 600
+max_iters = 1200
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
-    dict(type='MultiStepLR', by_epoch=False, begin=0, end=max_iters, milestones=[500], gamma=0.1)
+    dict(type='MultiStepLR', by_epoch=False, begin=0, end=max_iters, milestones=[1000], gamma=0.1)
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
 val_cfg = dict(type='ValLoop')
