@@ -11,7 +11,8 @@ Blank lines and lines starting with ``#`` are skipped. The files of the standard
 ``umg_mm/datasets/vocabularies/<name>.txt`` (``coco_panoptic_133``, ``coco_stuff_171``,
 ``ade20k_150``, ``pascal_context_59``, ``pascal_voc_20``, ``pascal_voc_21``, regenerated from the
 mmdet/mmseg dataset METAINFO by ``tools/dataset_converters/vocabularies_from_metainfo.py``;
-``ade20k_847`` and ``pascal_context_459`` are written by their dataset converters in the same format).
+``ade20k_847`` and ``pascal_context_459`` are written by their dataset converters in the same
+format).
 :func:`load_vocabulary` accepts such a name, a file path, or a Python list.
 """
 import os

@@ -55,7 +55,8 @@ def test_dense_and_pyramid_shapes_for_any_input_size(size, readout):
     assert out['global'].shape == (2, 32)
     assert out['dense'].shape == (2, 32, h, w)
     assert [tuple(level.shape) for level in out['pyramid']] == [
-        (2, 64, 4 * h, 4 * w), (2, 64, 2 * h, 2 * w), (2, 64, h, w), (2, 64, -(-h // 2), -(-w // 2))]
+        (2, 64, 4 * h, 4 * w), (2, 64, 2 * h, 2 * w), (2, 64, h, w),
+        (2, 64, -(-h // 2), -(-w // 2))]
     assert backbone.pyramid_strides == (2.0, 4.0, 8.0, 16.0)
 
 
@@ -134,6 +135,14 @@ def test_loads_mmengine_checkpoint_with_prefix_and_reports(clip_and_file, tmp_pa
     assert report.ignored == 1 and report.missing == []
     for key, value in source.state_dict().items():
         torch.testing.assert_close(target.state_dict()[key], value)
+
+
+def test_loads_torchscript_archive_like_openai_files(tmp_path):
+    file = tmp_path / 'scripted.pt'
+    torch.jit.save(torch.jit.script(build_open_clip(model_cfg=TINY).eval()), str(file))
+    scripted = torch.jit.load(str(file))
+    backbone = UMGCLIPBackbone(model_cfg=TINY, checkpoint=str(file), out_type='global').eval()
+    torch.testing.assert_close(backbone.visual.proj, scripted.visual.proj)
 
 
 def test_shape_mismatch_is_an_error_naming_the_key(clip_and_file):
