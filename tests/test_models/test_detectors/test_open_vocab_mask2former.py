@@ -128,3 +128,16 @@ def test_config_errors_name_the_fix():
     cfg.model.vocabulary = 'coco_panoptic_133'
     with pytest.raises(ValueError, match='thing_classes=..., stuff_classes=...'):
         MODELS.build(cfg.model)
+
+
+def test_ade20k_config_changes_only_the_test_data_and_vocabulary_source():
+    coco = Config.fromfile(str(CONFIG))
+    ade = Config.fromfile(str(CONFIG.parent / 'panoptic_ade20k.py'))
+    assert ade.model == coco.model
+    dataset = ade.test_dataloader.dataset
+    assert dataset.type == 'ADE20KPanopticDataset'
+    assert dataset.metainfo.thing_classes.endswith('ade20k_panoptic_things.txt')
+    assert [e.type for e in ade.test_evaluator] == ['CocoPanopticMetric',
+                                                    'PanopticSemanticIoUMetric']
+    assert ade.custom_hooks == [dict(type='DatasetVocabularyHook')]  # ADE's own names
+    assert coco.custom_hooks == [dict(type='DatasetVocabularyHook', texts='coco_panoptic_133')]
