@@ -226,6 +226,13 @@ def test_pretrained_tag_errors_offline(monkeypatch):
     with pytest.raises(ValueError, match='not an open_clip model name'):
         UMGCLIPBackbone(model_name='ViT-Q-99')
 
+    def hub_unreachable(*args, **kwargs):
+        raise OSError('could not resolve host huggingface.co')
+
+    monkeypatch.setattr(open_clip.factory, 'download_pretrained_from_hf', hub_unreachable)
+    with pytest.raises(RuntimeError, match='local-dir:'):
+        UMGCLIPBackbone(model_name='hf-hub:timm/ViT-B-16-SigLIP')
+
 
 def test_frozen_by_default_and_frozen_stages():
     backbone = UMGCLIPBackbone(model_cfg=TINY, out_type='pyramid')
@@ -288,3 +295,16 @@ def test_lora_on_vit_b_16_trains_under_two_percent():
     trainable = sum(p.numel() for p in backbone.parameters() if p.requires_grad)
     assert 85e6 < total < 88e6
     assert 0 < trainable / total < 0.02
+
+
+def test_value_readout_with_lora_apart_equals_merged(clip_and_file):
+    _, path = clip_and_file
+    backbone = UMGCLIPBackbone(model_cfg=TINY, checkpoint=path, lora=dict(r=2),
+                               out_type='dense', dense_readout='value').eval()
+    _randomise_lora(backbone)
+    images = torch.randn(1, 3, 40, 24)
+    with torch.no_grad():
+        (apart,) = backbone(images)
+        backbone.merge_lora()
+        (merged,) = backbone(images)
+    torch.testing.assert_close(apart, merged, rtol=1e-5, atol=1e-5)

@@ -166,3 +166,18 @@ def test_custom_text_tower_as_in_eva_models(tmp_path):
         torch.testing.assert_close(encoder.encode_text(['a red star']),
                                    clip.encode_text(tokenizer(['a red star']), normalize=True))
     assert encoder.embed_dim == 32
+
+
+def test_towers_from_one_checkpoint_reproduce_open_clip_zero_shot_logits(clip_and_file):
+    from umg_mm.models.backbones import UMGCLIPBackbone
+    clip, path = clip_and_file
+    backbone = UMGCLIPBackbone(model_cfg=TINY, checkpoint=path, out_type='global').eval()
+    text = UMGCLIPTextEncoder(model_cfg=TINY, checkpoint=path, templates='single').eval()
+    images = torch.randn(3, 3, 32, 32)
+    tokenizer = open_clip.SimpleTokenizer(context_length=16)
+    names = ['dog', 'cat', 'tree']
+    with torch.no_grad():
+        ours = torch.nn.functional.normalize(backbone(images)[0], dim=-1) @ \
+            text.classifier(names).T
+        theirs, _ = clip.get_logits(images, tokenizer([f'a photo of a {n}.' for n in names]))
+    torch.testing.assert_close(ours * text.logit_scale.exp(), theirs, rtol=1e-4, atol=1e-4)
