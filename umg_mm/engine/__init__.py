@@ -1,1 +1,2 @@
-"""engine of umg_mm."""
+"""Engine parts of umg_mm (hooks); importing it registers them."""
+from . import hooks  # noqa: F401

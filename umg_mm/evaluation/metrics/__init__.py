@@ -1,1 +1,5 @@
-"""metrics of umg_mm."""
+"""Metrics of umg_mm."""
+from .open_vocab_panoptic_metric import OpenVocabPanopticMetric
+from .panoptic_semantic_iou_metric import PanopticSemanticIoUMetric
+
+__all__ = ['OpenVocabPanopticMetric', 'PanopticSemanticIoUMetric']
