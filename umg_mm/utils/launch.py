@@ -9,7 +9,7 @@ import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
-from mmengine.registry import HOOKS, RUNNERS, DefaultScope
+from mmengine.registry import HOOKS, RUNNERS
 from mmengine.runner import Runner
 
 from .compat import setup_cpu_distributed
@@ -76,8 +76,9 @@ def enable_visualization(cfg: Config, show_dir: str = None, show: bool = False,
         hook['show'] = True
         hook['wait_time'] = wait_time
     if show_dir:
-        with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
-            hook_cls = HOOKS.get(hook['type'])
+        # the hook's class as the Runner will build it: in the config's default scope
+        with HOOKS.switch_scope_and_registry(cfg.get('default_scope')) as registry:
+            hook_cls = registry.get(hook['type'])
         if hook_cls is not None and 'test_out_dir' in inspect.signature(hook_cls).parameters:
             hook['test_out_dir'] = show_dir
         else:
