@@ -308,3 +308,28 @@ def test_value_readout_with_lora_apart_equals_merged(clip_and_file):
         backbone.merge_lora()
         (merged,) = backbone(images)
     torch.testing.assert_close(apart, merged, rtol=1e-5, atol=1e-5)
+
+
+def test_lora_on_attention_survives_mmengine_init_weights():
+    """mmengine tracks parameters by identity; peft's attention adapter must keep them."""
+    from mmengine.model import BaseModule
+
+    class Parent(BaseModule):
+
+        def __init__(self):
+            super().__init__()
+            self.backbone = UMGCLIPBackbone(model_cfg=TINY, out_type='dense',
+                                            lora=dict(r=4, alpha=8))
+
+    model = Parent()
+    before = {name: id(p) for name, p in model.named_parameters()}
+    model.init_weights()  # raised "Find a new Parameter" with peft's own attention adapter
+    assert before == {name: id(p) for name, p in model.named_parameters()}
+    model.backbone(torch.randn(1, 3, 32, 32))[0].sum().backward()
+    # a forward swaps the frozen base weights (peft merges the adapter in); once restored they
+    # stay the same objects from one call to the next
+    after_forward = {name: id(p) for name, p in model.named_parameters()}
+    assert after_forward == {name: id(p) for name, p in model.named_parameters()}
+    attn_grads = [p.grad for name, p in model.named_parameters()
+                  if 'attn' in name and 'lora_B' in name]
+    assert attn_grads and all(g is not None and g.abs().sum() > 0 for g in attn_grads)

@@ -12,10 +12,30 @@ the output projection); ``c_fc`` and ``c_proj`` are the MLP layers. Those are th
 from typing import Sequence
 
 from peft import LoraConfig, inject_adapter_in_model
+from peft.tuners.lora.layer import MultiheadAttention as LoraMultiheadAttention
 from peft.tuners.tuners_utils import BaseTunerLayer
 from torch import nn
 
 DEFAULT_TARGETS = ('attn', 'c_fc', 'c_proj')
+
+
+class StableLoraMultiheadAttention(LoraMultiheadAttention):
+    """peft's attention adapter, keeping its frozen base weights the same ``Parameter`` objects.
+
+    peft re-registers the base ``in_proj_weight`` and ``out_proj.weight`` as NEW ``Parameter``
+    objects on every ``named_modules()`` call (its forward swaps them for plain tensors while it
+    merges the adapter in, and this restores them). mmengine's ``BaseModule.init_weights`` tracks
+    parameters by identity, so every mmengine model holding such a layer failed to initialise
+    ("Find a new Parameter ... during executing the init_weights"). Here they are re-registered
+    only when the forward really left plain tensors behind.
+    """
+
+    def _restore_weights(self):
+        base = self.get_base_layer()
+        if isinstance(base.in_proj_weight, nn.Parameter) and isinstance(
+                base.out_proj.get_base_layer().weight, nn.Parameter):
+            return
+        super()._restore_weights()
 
 
 def apply_lora(module: nn.Module, r: int = 8, alpha: int = 16, dropout: float = 0.0,
@@ -37,11 +57,15 @@ def apply_lora(module: nn.Module, r: int = 8, alpha: int = 16, dropout: float = 
     config = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout,
                         target_modules=list(target_modules), bias='none')
     try:
-        return inject_adapter_in_model(config, module)
+        module = inject_adapter_in_model(config, module)
     except ValueError as err:
         raise ValueError(f'LoRA target_modules={list(target_modules)} match no module of '
                          f'{type(module).__name__} ({err}); open_clip blocks name their layers '
                          f'"attn", "mlp.c_fc" and "mlp.c_proj".') from err
+    for layer in module.modules():
+        if type(layer) is LoraMultiheadAttention:
+            layer.__class__ = StableLoraMultiheadAttention
+    return module
 
 
 def has_lora(module: nn.Module) -> bool:
