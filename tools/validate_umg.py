@@ -10,11 +10,10 @@ Problem kinds: see ``umg_mm.datasets.schema.PROBLEM_KINDS`` and ``docs/umg_data.
 """
 import argparse
 import glob
-import json
 import os.path as osp
 import sys
 from collections import Counter
-from typing import Iterator, List
+from typing import Iterator, Optional
 
 from mmengine.utils import ProgressBar
 
@@ -55,7 +54,7 @@ def _is_shard_spec(path: str) -> bool:
     return path.endswith('.tar') or glob.has_magic(path) or '{' in path or '::' in path
 
 
-def iter_path_records(path: str, img_root: str = None) -> Iterator[SourceRecord]:
+def iter_path_records(path: str, img_root: Optional[str] = None) -> Iterator[SourceRecord]:
     """Yield the stored records of one command-line PATH (any storage form)."""
     if osp.isdir(path):
         yield from iter_folder_records(path)

@@ -7,8 +7,9 @@ instances aligned (see :class:`LoadUMGAnnotations`).
 from .formatting import PackUMGInputs
 from .loading import LoadUMGAnnotations, LoadUMGImage
 from .text import SwapLeftRightOnFlip, swap_left_right
+from .wide_label_loading import LoadWideSegAnnotations
 
 __all__ = [
     'LoadUMGAnnotations', 'LoadUMGImage', 'PackUMGInputs', 'SwapLeftRightOnFlip',
-    'swap_left_right'
+    'swap_left_right', 'LoadWideSegAnnotations'
 ]
