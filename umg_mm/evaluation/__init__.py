@@ -1,1 +1,2 @@
-"""evaluation of umg_mm."""
+"""Evaluation of umg_mm: zero-shot metrics."""
+from . import metrics  # noqa: F401
