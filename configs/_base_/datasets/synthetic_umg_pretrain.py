@@ -14,8 +14,8 @@ train_pipeline = [
 ]
 test_pipeline = [
     dict(type='LoadUMGImage'),
-    dict(type='mmdet.Resize', scale=image_size, keep_ratio=True),
     dict(type='LoadUMGAnnotations', caption_sampling='first'),
+    dict(type='mmdet.Resize', scale=image_size, keep_ratio=True),
     dict(type='PackUMGInputs'),
 ]
 train_dataloader = dict(
