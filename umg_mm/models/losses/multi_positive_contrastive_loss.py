@@ -115,8 +115,9 @@ class MultiPositiveContrastiveLoss(nn.Module):
             return (visual.sum() + texts.sum() + scale) * 0.
         max_v, max_t, max_k = (int(c) for c in counts.max(dim=0).values)
 
-        visual = F.normalize(visual, dim=-1)
-        texts = F.normalize(texts, dim=-1)
+        # fp32 similarities also under AMP
+        visual = F.normalize(visual.float(), dim=-1)
+        texts = F.normalize(texts.float(), dim=-1)
         all_v, all_t = gather_with_grad(pad_rows(visual, max_v), pad_rows(texts, max_t))
         all_ids = gather_no_grad(pad_rows(text_ids.to(device), max_t))
         t_valid = valid_mask(counts[:, 1].tolist(), max_t, device)
