@@ -148,7 +148,10 @@ def test_max_report_limits_the_listing_not_the_count(tmp_path, capsys):
 def test_progress_and_bad_arguments(tmp_path, capsys):
     write_folder_tree(str(tmp_path), make_samples(2))
     code, _, err = _run(capsys, tmp_path, '--progress')
-    assert code == 0 and 'completed: 2' in err
+    assert code == 0 and '2/2' in err  # a bar with a total for a folder tree
+    shards = write_shards(str(tmp_path / 'shards'), make_samples(3), 1)
+    code, _, err = _run(capsys, shards[0], '--progress')
+    assert code == 0 and 'completed: 3' in err  # a counter for shards
     code, _, err = _run(capsys, tmp_path / 'nothing_here')
     assert code == 2 and 'does not exist' in err
     with pytest.raises(SystemExit) as exit_info:
@@ -166,3 +169,11 @@ def test_command_line(tmp_path):
     assert proc.returncode == 1, proc.stderr
     assert 'img_0000.json regions[0].bbox:' in proc.stdout
     assert '(box_outside_image)' in proc.stdout
+
+
+def test_paths_may_follow_options(tmp_path, capsys):
+    samples = make_samples(2)
+    index = write_index(str(tmp_path / 'train.jsonl'), str(tmp_path / 'images'), samples)
+    write_folder_tree(str(tmp_path / 'tree'), samples)
+    code, out, _ = _run(capsys, index, '--img-root', tmp_path / 'images', tmp_path / 'tree')
+    assert code == 0 and 'checked 4 record(s)' in out
