@@ -31,7 +31,8 @@ def _run(cmd, world):
     env = dict(os.environ, PYTHON=sys.executable, UMG_SYNTHETIC_ROOT=str(world),
                PORT=str(_free_port()), PYTHONPATH=str(ROOT))
     result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900, env=env)
-    assert result.returncode == 0, f'{cmd} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}'
+    assert result.returncode == 0, \
+        f'{cmd} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}'
     return result.stdout + result.stderr
 
 

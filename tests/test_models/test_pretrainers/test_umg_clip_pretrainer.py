@@ -140,7 +140,8 @@ def test_pixel_dense_term_pairs_covered_patches_with_their_mask_tags():
 
 def test_region_pooling_is_roi_align_and_mask_pooling_weights_by_coverage():
     dense = torch.randn(2, 3, 4, 4)
-    boxes = [torch.tensor([[0., 0., 16., 16.], [4., 8., 30., 20.]]), torch.tensor([[0., 0., 8., 8.]])]
+    boxes = [torch.tensor([[0., 0., 16., 16.], [4., 8., 30., 20.]]),
+             torch.tensor([[0., 0., 8., 8.]])]
     model = _model()
     model.roi_align.spatial_scale = 1 / 8
     pooled = pool_regions(dense, boxes, model.roi_align)

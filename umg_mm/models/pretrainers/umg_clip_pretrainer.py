@@ -34,10 +34,10 @@ class UMGCLIPPretrainer(BaseModel):
     ``loss()`` runs the visual backbone once on the batch and the text encoder once on the
     batch's strings (each distinct string tokenised and encoded once), then::
 
-        backbone(inputs) ─┬─ global (B, D) ───────────────────── image_text_loss  <- img_text
-                          └─ dense (B, D, h, w) ─┬─ RoIAlign(gt boxes) ─ region_text_loss <- region texts
-                                                 ├─ mask pooling ──────── pixel_text_loss  <- mask tags
-                                                 └─ covered patches ───── pixel_dense_loss <- mask tags
+        backbone ─┬─ global (B, D) ──────────────────── image_text_loss  <- img_text
+                  └─ dense (B, D, h, w) ─┬─ RoIAlign(boxes) ─ region_text_loss <- region texts
+                                         ├─ mask pooling ──── pixel_text_loss  <- mask tags
+                                         └─ covered patches ─ pixel_dense_loss <- mask tags
 
     Each loss is a :class:`~umg_mm.models.losses.MultiPositiveContrastiveLoss` (or ``None`` to
     switch that level off) with its own weight and temperature; each contrasts the local rows with
