@@ -32,7 +32,8 @@ val_evaluator = [
          label_file=data_root + 'image_labels/val.txt',
          classes=data_root + 'vocabularies/things.txt'),
     dict(type='ImageTextRetrievalMetric', vocabulary=vocabulary, held_out=held_out),
-    dict(type='RegionRecognitionMetric', vocabulary=vocabulary, held_out=held_out),
+    dict(type='RegionRecognitionMetric', vocabulary=vocabulary, held_out=held_out,
+         classes=data_root + 'vocabularies/things.txt'),  # every box is a thing
     dict(type='DenseZeroShotIoUMetric', vocabulary=vocabulary, held_out=held_out),
 ]
 test_evaluator = val_evaluator

@@ -86,6 +86,15 @@ def test_region_recognition_top1_and_mean_accuracy():
                                     'top1_held_out': 100., 'mean_acc_held_out': 100.})
 
 
+def test_region_recognition_among_candidate_classes():
+    metric = RegionRecognitionMetric(vocabulary=['circle', 'square', 'sky'],
+                                     classes=['circle', 'square'])
+    samples = [dict(pred_region_scores=torch.tensor([[.1, .2, .9], [.3, .2, .9], [0., 0., 1.]]),
+                    gt_instances=dict(tags=[['square'], ['square'], ['sky']]))]
+    # sky (no candidate) is ignored in the scores and as a ground truth: 1 of 2 right
+    assert _evaluate(metric, samples) == pytest.approx({'top1': 50., 'mean_acc': 50.})
+
+
 def test_dense_miou_from_segments_hand_computed():
     metric = DenseZeroShotIoUMetric(vocabulary=['circle', 'sky', 'grass'], held_out=['grass'])
     masks = torch.zeros(4, 4, 4, dtype=torch.bool)  # padded beyond the 2x3 prediction

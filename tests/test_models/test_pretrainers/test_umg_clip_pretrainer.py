@@ -121,7 +121,24 @@ def test_texts_are_tokenised_and_encoded_once_per_batch():
     assert encode.call_count == 1 and tokenizer.call_count == 1
     strings = tokenizer.call_args[0][0]
     assert sorted(strings) == sorted({'a circle on sky', 'a circle', 'a red circle',
-                                      'a blue square', 'sky', 'grass', 'green'})
+                                      'a blue square', 'circle', 'square', 'sky', 'grass',
+                                      'green'})
+
+
+@pytest.mark.parametrize('region_tags', [True, False])
+def test_regions_are_paired_with_their_caption_and_tags(region_tags):
+    model = _model(region_tags=region_tags, tag_template='a {}.')
+    loss = model.losses['region_text']
+    with mock.patch.object(loss, 'forward', wraps=loss.forward) as forward:
+        model(**_full_batch(model), mode='loss')
+    regions, texts, ids, pairs = forward.call_args[0]
+    assert regions.shape == (3, 32)
+    if region_tags:  # caption and tag of each region: 'a red circle' + 'a circle.', ...
+        assert texts.shape == (6, 32)
+        assert pairs.tolist() == [[0, 0], [0, 1], [1, 2], [1, 3], [2, 4], [2, 5]]
+        assert ids[1] == ids[5] and ids[0] == ids[4] and ids[0] != ids[1]
+    else:
+        assert texts.shape == (3, 32) and pairs.tolist() == [[0, 0], [1, 1], [2, 2]]
 
 
 def test_pixel_dense_term_pairs_covered_patches_with_their_mask_tags():

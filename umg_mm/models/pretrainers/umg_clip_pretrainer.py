@@ -60,7 +60,10 @@ class UMGCLIPPretrainer(BaseModel):
             ``pixel_coverage`` of is contrasted (visual-to-text) with the mask's tags.
         region_roi: ``RoIAlign`` options (``output_size``, ``sampling_ratio``, ``aligned``); the
             spatial scale is ``1 / patch_size``.
-        tag_template: format of mask tags turned into text (``'{}'``: the tag itself).
+        tag_template: format of tags turned into text (``'{}'``: the tag itself).
+        region_tags: pair each region with its tags too (formatted by ``tag_template``), not
+            only with its sampled caption: a region's positives are then its caption and its
+            category names.
         pixel_coverage: see ``pixel_dense_loss``.
         data_preprocessor: a ``UMGDataPreprocessor`` config.
         test_cfg: ``dict(vocabulary=..., templates=...)`` for zero-shot prediction (anything
@@ -77,6 +80,7 @@ class UMGCLIPPretrainer(BaseModel):
                  pixel_dense_loss: Optional[dict] = None,
                  region_roi: dict = dict(output_size=2, sampling_ratio=2, aligned=True),
                  tag_template: str = '{}',
+                 region_tags: bool = True,
                  pixel_coverage: float = 0.5,
                  data_preprocessor: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
@@ -108,6 +112,7 @@ class UMGCLIPPretrainer(BaseModel):
         if '{}' not in tag_template:
             raise ValueError(f"tag_template={tag_template!r} needs a '{{}}' for the tag")
         self.tag_template = tag_template
+        self.region_tags = region_tags
         self.pixel_coverage = pixel_coverage
         self.test_cfg = dict(test_cfg or {})
 
@@ -142,7 +147,10 @@ class UMGCLIPPretrainer(BaseModel):
         captioned = [i for i, s in enumerate(data_samples) if s.get('img_text')]
         image_slice = batch.add([data_samples[i].img_text for i in captioned])
         regions = [s.gt_instances for s in data_samples]
-        region_slice = batch.add([t for r in regions for t in r.texts])
+        region_texts = [[text] + ([self.tag_template.format(tag) for tag in tags]
+                                  if self.region_tags else [])
+                        for r in regions for text, tags in zip(r.texts, r.tags)]
+        region_slice = batch.add([t for texts in region_texts for t in texts])
         segments = [s.gt_segments for s in data_samples]
         mask_texts = [[self.tag_template.format(tag) for tag in tags] if tags else [text]
                       for seg in segments for tags, text in zip(seg.tags, seg.texts)]
@@ -161,13 +169,11 @@ class UMGCLIPPretrainer(BaseModel):
             pooled = pool_regions(dense, [r.bboxes for r in regions], self.roi_align)
             losses['region_text'] = self.losses['region_text'](
                 pooled, text[region_slice], ids[region_slice],
-                _diagonal_pairs(pooled.shape[0], dense.device))
+                _owner_pairs(region_texts, dense.device))
         if 'pixel_text' in self.losses or 'pixel_dense' in self.losses:
             pooled, coverage, image_index = pool_masks(dense, [s.masks for s in segments],
                                                        self.patch_size)
-            owners = [m for m, texts in enumerate(mask_texts) for _ in texts]
-            pairs = torch.stack([torch.tensor(owners, dtype=torch.long),
-                                 torch.arange(len(owners))], dim=1).to(dense.device)
+            pairs = _owner_pairs(mask_texts, dense.device)
             if 'pixel_text' in self.losses:
                 losses['pixel_text'] = self.losses['pixel_text'](
                     pooled, text[mask_slice], ids[mask_slice], pairs)
@@ -177,7 +183,7 @@ class UMGCLIPPretrainer(BaseModel):
                 # pixel p is paired with every text of its mask
                 hits = (pixel_mask[:, None] == pairs[None, :, 0]).nonzero()
                 pixel_pairs = torch.stack([hits[:, 0], pairs[hits[:, 1], 1]], dim=1)
-                used = torch.zeros(len(owners), dtype=torch.bool, device=dense.device)
+                used = torch.zeros(len(pairs), dtype=torch.bool, device=dense.device)
                 used[pixel_pairs[:, 1]] = True  # texts of masks too small to cover a patch
                 remap = used.long().cumsum(0) - 1  # are left out
                 losses['pixel_dense'] = self.losses['pixel_dense'](
@@ -222,6 +228,13 @@ class UMGCLIPPretrainer(BaseModel):
             sample.pred_sem_seg = PixelData(
                 data=pixel_logits[i, :, :height, :width].argmax(dim=0, keepdim=True))
         return data_samples
+
+
+def _owner_pairs(texts_per_visual: List[List[str]], device) -> torch.Tensor:
+    """Pairs ``(v, t)`` of each visual ``v`` with each of its texts, texts numbered in order."""
+    owners = [v for v, texts in enumerate(texts_per_visual) for _ in texts]
+    return torch.stack([torch.tensor(owners, dtype=torch.long),
+                        torch.arange(len(owners))], dim=1).reshape(-1, 2).to(device)
 
 
 def _diagonal_pairs(count: int, device) -> torch.Tensor:
