@@ -35,7 +35,7 @@ class UMGCLIPPretrainer(BaseModel):
     batch's strings (each distinct string tokenised and encoded once), then::
 
         backbone ─┬─ global (B, D) ──────────────────── image_text_loss  <- img_text
-                  └─ dense (B, D, h, w) ─┬─ RoIAlign(boxes) ─ region_text_loss <- region texts
+                  └─ dense (B, D, h, w) ─┬─ RoIAlign(boxes) ─ region_text_loss <- caption + tags
                                          ├─ mask pooling ──── pixel_text_loss  <- mask tags
                                          └─ covered patches ─ pixel_dense_loss <- mask tags
 
