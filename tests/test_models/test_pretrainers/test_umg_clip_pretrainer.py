@@ -197,3 +197,19 @@ def test_configuration_errors():
         _model(backbone=dict(type='UMGCLIPBackbone', model_cfg=TINY_OPEN_CLIP_CFG))
     with pytest.raises(ValueError, match='tag_template'):
         _model(tag_template='a photo')
+
+
+def test_pretrained_checkpoint_loads_into_the_downstream_towers(tmp_path):
+    from umg_mm.models.backbones import UMGCLIPBackbone
+    from umg_mm.models.text import UMGCLIPTextEncoder
+    model = _model()
+    with torch.no_grad():
+        for param in model.parameters():
+            param.add_(0.5)  # differ from a fresh initialisation
+    path = tmp_path / 'iter_10.pth'
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(iter=10)), path)
+    backbone = UMGCLIPBackbone(model_cfg=TINY_OPEN_CLIP_CFG, checkpoint=str(path))
+    text = UMGCLIPTextEncoder(model_cfg=TINY_OPEN_CLIP_CFG, checkpoint=str(path))
+    assert torch.equal(backbone.visual.conv1.weight, model.backbone.visual.conv1.weight)
+    assert torch.equal(text.clip.token_embedding.weight,
+                       model.text_encoder.clip.token_embedding.weight)
