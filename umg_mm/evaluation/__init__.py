@@ -1,2 +1,2 @@
-"""Evaluation of umg_mm; importing it registers the metrics."""
+"""Evaluation of umg_mm: zero-shot and open-vocabulary metrics; importing it registers them."""
 from . import metrics  # noqa: F401

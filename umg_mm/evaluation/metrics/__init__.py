@@ -1,5 +1,13 @@
-"""Metrics of umg_mm."""
+"""Metrics of umg_mm: zero-shot metrics of multi-granularity CLIP models and open-vocabulary
+segmentation metrics (``tools/test.py`` evaluators)."""
+from .dense_zero_shot_iou import DenseZeroShotIoUMetric
+from .image_text_retrieval import ImageTextRetrievalMetric
 from .open_vocab_panoptic_metric import OpenVocabPanopticMetric
 from .panoptic_semantic_iou_metric import PanopticSemanticIoUMetric
+from .region_recognition import RegionRecognitionMetric
+from .zero_shot_classes import ClassSplit
+from .zero_shot_classification import ZeroShotClassificationMetric
 
-__all__ = ['OpenVocabPanopticMetric', 'PanopticSemanticIoUMetric']
+__all__ = ['ClassSplit', 'DenseZeroShotIoUMetric', 'ImageTextRetrievalMetric',
+           'OpenVocabPanopticMetric', 'PanopticSemanticIoUMetric', 'RegionRecognitionMetric',
+           'ZeroShotClassificationMetric']

@@ -1,1 +1,4 @@
-"""data_preprocessors of umg_mm."""
+"""Data preprocessors of umg_mm."""
+from .umg_data_preprocessor import UMGDataPreprocessor
+
+__all__ = ['UMGDataPreprocessor']

@@ -1,0 +1,215 @@
+"""UMGCLIPPretrainer: losses, gradients, uneven batches, one text encoding, predictions."""
+from unittest import mock
+
+import pytest
+import torch
+from mmdet.structures import DetDataSample
+from mmengine.structures import InstanceData
+from torchvision.ops import roi_align
+
+import umg_mm  # noqa: F401
+from umg_mm.models.pretrainers import UMGCLIPPretrainer
+from umg_mm.models.pretrainers.pooling import mask_coverage, pool_masks, pool_regions
+from umg_mm.models.utils import TINY_OPEN_CLIP_CFG
+
+LOSS = dict(type='MultiPositiveContrastiveLoss')
+
+
+def _model(**kwargs):
+    cfg = dict(
+        backbone=dict(type='UMGCLIPBackbone', model_cfg=TINY_OPEN_CLIP_CFG, out_type='dict',
+                      pyramid_neck=None, frozen_stages=0),
+        text_encoder=dict(type='UMGCLIPTextEncoder', model_cfg=TINY_OPEN_CLIP_CFG, frozen=False,
+                          templates=['a {}']),
+        image_text_loss=LOSS, region_text_loss=LOSS, pixel_text_loss=LOSS,
+        data_preprocessor=dict(type='UMGDataPreprocessor', pad_size_divisor=8),
+        test_cfg=dict(vocabulary=['circle', 'square', 'sky']))
+    cfg.update(kwargs)
+    torch.manual_seed(0)
+    return UMGCLIPPretrainer(**cfg)
+
+
+def _sample(size, boxes=(), box_texts=(), masks=(), tags=(), img_text='a circle on sky'):
+    sample = DetDataSample(metainfo=dict(img_shape=size, img_path=f'{img_text}.jpg'))
+    sample.gt_instances = InstanceData(
+        bboxes=torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
+        texts=list(box_texts), tags=[[t.split()[-1]] for t in box_texts])
+    mask_tensor = torch.zeros((len(masks), *size), dtype=torch.bool)
+    for i, (y1, y2, x1, x2) in enumerate(masks):
+        mask_tensor[i, y1:y2, x1:x2] = True
+    sample.gt_segments = InstanceData(
+        masks=mask_tensor, bboxes=torch.zeros(len(masks), 4), texts=[t[0] for t in tags],
+        tags=[list(t) for t in tags], isthing=torch.zeros(len(masks), dtype=torch.bool))
+    sample.img_text = img_text
+    return sample
+
+
+def _batch(model, samples):
+    inputs = [torch.randint(0, 255, (3, *s.metainfo['img_shape']), dtype=torch.uint8)
+              for s in samples]
+    return model.data_preprocessor(dict(inputs=inputs, data_samples=samples), True)
+
+
+def _full_batch(model):
+    return _batch(model, [
+        _sample((32, 32), [[0, 0, 16, 16], [8, 8, 30, 24]], ['a red circle', 'a blue square'],
+                [(0, 16, 0, 32), (16, 32, 0, 32)], [('sky',), ('grass', 'green')]),
+        _sample((24, 32), [[4, 4, 12, 20]], ['a red circle'], [(0, 24, 0, 16)], [('sky',)],
+                img_text='a circle'),
+    ])
+
+
+def _grads(model, losses):
+    sum(v for k, v in losses.items() if k.startswith('loss')).backward()
+    return {n: p.grad for n, p in model.named_parameters() if p.requires_grad}
+
+
+def test_losses_and_gradients_reach_every_trained_part():
+    model = _model()
+    losses = model(**_full_batch(model), mode='loss')
+    assert set(losses) == {'loss_image_text', 'loss_region_text', 'loss_pixel_text',
+                           'scale_image_text', 'scale_region_text', 'scale_pixel_text'}
+    assert all(torch.isfinite(v) and v > 0 for k, v in losses.items() if k.startswith('loss'))
+    grads = _grads(model, losses)
+    for name in ('backbone.visual.conv1.weight', 'backbone.visual.proj',
+                 'backbone.visual.transformer.resblocks.1.mlp.c_fc.weight',
+                 'text_encoder.clip.text_projection', 'text_encoder.clip.token_embedding.weight',
+                 'losses.image_text.log_logit_scale', 'losses.region_text.log_logit_scale',
+                 'losses.pixel_text.log_logit_scale'):
+        assert grads[name] is not None and grads[name].abs().sum() > 0, name
+
+
+def test_each_level_trains_its_own_temperature_only():
+    model = _model(image_text_loss=None, pixel_text_loss=None)
+    grads = _grads(model, model(**_full_batch(model), mode='loss'))
+    assert list(model.losses) == ['region_text']
+    assert grads['losses.region_text.log_logit_scale'].abs() > 0
+    assert grads['backbone.visual.conv1.weight'].abs().sum() > 0
+    with pytest.raises(ValueError, match='at least one'):
+        _model(image_text_loss=None, region_text_loss=None, pixel_text_loss=None)
+
+
+def test_frozen_text_encoder_and_lora_backbone_train_only_adapters():
+    model = _model(
+        backbone=dict(type='UMGCLIPBackbone', model_cfg=TINY_OPEN_CLIP_CFG, out_type='dict',
+                      pyramid_neck=None, lora=dict(r=4, alpha=8)),
+        text_encoder=dict(type='UMGCLIPTextEncoder', model_cfg=TINY_OPEN_CLIP_CFG, frozen=True))
+    grads = _grads(model, model(**_full_batch(model), mode='loss'))
+    assert grads and all('lora' in n or n.startswith('losses.') for n in grads)
+    assert any('lora' in n and g is not None and g.abs().sum() > 0 for n, g in grads.items())
+    assert all(p.grad is None for p in model.text_encoder.parameters())
+
+
+def test_batch_without_regions_masks_or_captions_stays_finite():
+    model = _model(pixel_dense_loss=dict(type='MultiPositiveContrastiveLoss', symmetric=False))
+    batch = _batch(model, [_sample((32, 32), img_text=None), _sample((32, 32))])
+    losses = model(**batch, mode='loss')
+    assert losses['loss_region_text'] == 0 and losses['loss_pixel_text'] == 0
+    assert losses['loss_pixel_dense'] == 0
+    assert torch.isfinite(losses['loss_image_text'])  # one captioned image: log(1) = 0
+    _grads(model, losses)  # backward works
+
+
+def test_texts_are_tokenised_and_encoded_once_per_batch():
+    model = _model()
+    batch = _full_batch(model)
+    tokenizer = mock.Mock(wraps=model.text_encoder.tokenizer)
+    model.text_encoder.tokenizer = tokenizer
+    with mock.patch.object(model.text_encoder.clip, 'encode_text',
+                           wraps=model.text_encoder.clip.encode_text) as encode:
+        model(**batch, mode='loss')
+    assert encode.call_count == 1 and tokenizer.call_count == 1
+    strings = tokenizer.call_args[0][0]
+    assert sorted(strings) == sorted({'a circle on sky', 'a circle', 'a red circle',
+                                      'a blue square', 'circle', 'square', 'sky', 'grass',
+                                      'green'})
+
+
+@pytest.mark.parametrize('region_tags', [True, False])
+def test_regions_are_paired_with_their_caption_and_tags(region_tags):
+    model = _model(region_tags=region_tags, tag_template='a {}.')
+    loss = model.losses['region_text']
+    with mock.patch.object(loss, 'forward', wraps=loss.forward) as forward:
+        model(**_full_batch(model), mode='loss')
+    regions, texts, ids, pairs = forward.call_args[0]
+    assert regions.shape == (3, 32)
+    if region_tags:  # caption and tag of each region: 'a red circle' + 'a circle.', ...
+        assert texts.shape == (6, 32)
+        assert pairs.tolist() == [[0, 0], [0, 1], [1, 2], [1, 3], [2, 4], [2, 5]]
+        assert ids[1] == ids[5] and ids[0] == ids[4] and ids[0] != ids[1]
+    else:
+        assert texts.shape == (3, 32) and pairs.tolist() == [[0, 0], [1, 1], [2, 2]]
+
+
+def test_pixel_dense_term_pairs_covered_patches_with_their_mask_tags():
+    model = _model(image_text_loss=None, region_text_loss=None, pixel_text_loss=None,
+                   pixel_dense_loss=dict(type='MultiPositiveContrastiveLoss', symmetric=False))
+    batch = _full_batch(model)
+    with mock.patch.object(model.losses['pixel_dense'], 'forward',
+                           wraps=model.losses['pixel_dense'].forward) as forward:
+        model(**batch, mode='loss')
+    pixels, texts, _, pairs = forward.call_args[0]
+    # image 0: 2 masks x 8 patches (4x4 grid, half each); image 1: 3x2 patches of a 3x4 grid
+    assert pixels.shape == (16 + 6, 32) and texts.shape == (4, 32)
+    # the grass/green mask's 8 patches are paired with both of its tags
+    assert pairs.shape == (8 + 8 * 2 + 6, 2)
+
+
+def test_region_pooling_is_roi_align_and_mask_pooling_weights_by_coverage():
+    dense = torch.randn(2, 3, 4, 4)
+    boxes = [torch.tensor([[0., 0., 16., 16.], [4., 8., 30., 20.]]),
+             torch.tensor([[0., 0., 8., 8.]])]
+    model = _model()
+    model.roi_align.spatial_scale = 1 / 8
+    pooled = pool_regions(dense, boxes, model.roi_align)
+    rois = [b.clone() for b in boxes]
+    expected = roi_align(dense, rois, output_size=2, spatial_scale=1 / 8, sampling_ratio=2,
+                         aligned=True).mean(dim=(2, 3))
+    assert torch.allclose(pooled, expected, atol=1e-5)
+    assert pool_regions(dense, [torch.zeros(0, 4)] * 2, model.roi_align).shape == (0, 3)
+
+    dense = torch.tensor([[[[1., 2.], [3., 4.]]]])  # (1, 1, 2, 2), patch 2 -> 4x4 px
+    mask = torch.zeros(1, 4, 4, dtype=torch.bool)
+    mask[0, :2, :2] = True  # the whole top-left patch
+    mask[0, :2, 2] = True  # half of the top-right patch
+    assert mask_coverage(mask, (2, 2), 2).tolist() == [[[1., .5], [0., 0.]]]
+    embedding, _, _ = pool_masks(dense, [mask], patch_size=2)
+    assert embedding.item() == pytest.approx((1 * 1 + .5 * 2) / 1.5)
+
+
+def test_predict_gives_zero_shot_outputs():
+    model = _model().eval()
+    batch = _full_batch(model)
+    results = model(**batch, mode='predict')
+    first, second = results
+    assert first.pred_img_scores.shape == (3,) and first.img_embedding.shape == (32,)
+    assert torch.allclose(first.img_embedding.norm(), torch.tensor(1.))
+    assert first.text_embedding.shape == (32,)
+    assert first.pred_region_scores.shape == (2, 3) and second.pred_region_scores.shape == (1, 3)
+    assert first.pred_sem_seg.data.shape == (1, 32, 32)
+    assert second.pred_sem_seg.data.shape == (1, 24, 32)  # cropped to the unpadded image
+    assert int(second.pred_sem_seg.data.max()) < 3
+    assert model(**batch, mode='tensor')['dense'].shape == (2, 32, 4, 4)
+
+
+def test_configuration_errors():
+    with pytest.raises(ValueError, match="out_type='dict'"):
+        _model(backbone=dict(type='UMGCLIPBackbone', model_cfg=TINY_OPEN_CLIP_CFG))
+    with pytest.raises(ValueError, match='tag_template'):
+        _model(tag_template='a photo')
+
+
+def test_pretrained_checkpoint_loads_into_the_downstream_towers(tmp_path):
+    from umg_mm.models.backbones import UMGCLIPBackbone
+    from umg_mm.models.text import UMGCLIPTextEncoder
+    model = _model()
+    with torch.no_grad():
+        for param in model.parameters():
+            param.add_(0.5)  # differ from a fresh initialisation
+    path = tmp_path / 'iter_10.pth'
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(iter=10)), path)
+    backbone = UMGCLIPBackbone(model_cfg=TINY_OPEN_CLIP_CFG, checkpoint=str(path))
+    text = UMGCLIPTextEncoder(model_cfg=TINY_OPEN_CLIP_CFG, checkpoint=str(path))
+    assert torch.equal(backbone.visual.conv1.weight, model.backbone.visual.conv1.weight)
+    assert torch.equal(text.clip.token_embedding.weight,
+                       model.text_encoder.clip.token_embedding.weight)

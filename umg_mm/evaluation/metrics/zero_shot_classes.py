@@ -1,0 +1,62 @@
+"""Class names of a zero-shot evaluation and its seen / held-out split."""
+from typing import Dict, List, Optional, Sequence, Union
+
+import numpy as np
+
+from umg_mm.datasets.vocabulary import Vocabulary, load_vocabulary
+
+VocabularySpec = Union[str, Sequence[str], Vocabulary]
+
+
+class ClassSplit:
+    """The evaluation vocabulary (label order = the model's score columns) and which classes
+    are held out.
+
+    Args:
+        vocabulary: the vocabulary the model scores (``test_cfg.vocabulary``): a file, a shipped
+            name or a list.
+        held_out: class names (file or list) held out of some training stage (the synthetic
+            world's ``vocabularies/held_out.txt``); ``None``: no split.
+    """
+
+    def __init__(self, vocabulary: VocabularySpec, held_out: Optional[VocabularySpec] = None):
+        vocab = load_vocabulary(vocabulary)
+        self.names: List[str] = vocab.class_names
+        self.index: Dict[str, int] = {}
+        for label, synonyms in enumerate(vocab.synonyms):
+            for name in synonyms:
+                self.index.setdefault(name, label)
+        self.held_out = np.zeros(len(self.names), dtype=bool)
+        self.has_split = held_out is not None
+        if held_out is not None:
+            for name in load_vocabulary(held_out).class_names:
+                if name not in self.index:
+                    raise ValueError(f'held-out class {name!r} is not in the evaluation '
+                                     f'vocabulary {vocab.source} ({len(self.names)} classes)')
+                self.held_out[self.index[name]] = True
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def label(self, names: Sequence[str]) -> int:
+        """Label of the first of ``names`` in the vocabulary, -1 if none is."""
+        for name in names:
+            if name in self.index:
+                return self.index[name]
+        return -1
+
+    def subsets(self, labels: np.ndarray) -> Dict[str, np.ndarray]:
+        """Row selections ``{'': all, '_seen': ..., '_held_out': ...}`` for rows of ``labels``
+        (the split only when a held-out list was given)."""
+        labels = np.asarray(labels, dtype=np.int64)
+        if not self.has_split:
+            return {'': np.ones(len(labels), dtype=bool)}
+        held = self.held_out[labels] if len(labels) else np.zeros(0, dtype=bool)
+        return {'': np.ones(len(labels), dtype=bool), '_seen': ~held, '_held_out': held}
+
+    def check_scores(self, scores, what: str) -> None:
+        """Raise when the model scored another number of classes than this vocabulary has."""
+        if scores.shape[-1] != len(self.names):
+            raise ValueError(f'{what}: the model scored {scores.shape[-1]} classes but the '
+                             f"metric's vocabulary has {len(self.names)}; give the metric the "
+                             f"model's test_cfg.vocabulary")

@@ -1,0 +1,143 @@
+"""Contrastive loss between visual embeddings (images, regions, masks, pixels) and texts, over
+the global batch, where a visual may have several positive texts and a string several owners."""
+import hashlib
+import math
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from mmengine.dist import get_dist_info
+from torch import nn
+
+from umg_mm.registry import MODELS
+from .distributed import gather_counts, gather_no_grad, gather_with_grad, pad_rows, valid_mask
+
+
+def string_ids(texts: Sequence[str], device=None) -> torch.Tensor:
+    """Stable 63-bit ids of strings, equal across processes (unlike Python's ``hash``): ``(N,)``
+    int64. Equal strings get equal ids; they decide which gathered texts are positives."""
+    ids = [int.from_bytes(hashlib.blake2b(t.encode('utf-8'), digest_size=8).digest(), 'little')
+           >> 1 for t in texts]
+    return torch.tensor(ids, dtype=torch.long, device=device)
+
+
+def _multi_positive_nll(logits: torch.Tensor, positives: torch.Tensor) -> torch.Tensor:
+    """``-mean_{p in P(i)} log softmax(logits_i)_p`` per row: ``(N,)``."""
+    log_prob = logits.log_softmax(dim=-1)
+    picked = torch.where(positives, log_prob, torch.zeros_like(log_prob))
+    return -picked.sum(dim=-1) / positives.sum(dim=-1)
+
+
+@MODELS.register_module()
+class MultiPositiveContrastiveLoss(nn.Module):
+    """InfoNCE between ``Nv`` visual embeddings and ``Nt`` text embeddings over all ranks.
+
+    Each rank passes its local visuals, its local texts with their string ids, and the positive
+    (visual, text) pairs among them: an image and its caption, a region and its caption, a mask
+    and each of its tags, a pixel and each tag of its mask. Visual and text rows of all ranks are
+    gathered (with gradient for the local part, as open_clip's ``ClipLoss(local_loss=True,
+    gather_with_grad=True)``); each local row is then contrasted with every gathered column.
+
+    Positives are counted by string, not by position: a visual's positives are all gathered texts
+    whose string equals one of its own texts (two masks tagged ``'sky'`` in the global batch are
+    not negatives of each other's tag), and a text's positives are all gathered visuals owning a
+    text with that string. With ``P(i)`` the positives of row ``i``, the row's loss is the mean
+    over its positives of ``-log softmax(s * sim_i)_p`` (each positive counted once, with equal
+    weight; duplicates share the probability mass, so the minimum is ``log |P(i)|``, not 0).
+
+    The loss of a rank is ``sum of its row losses * world_size / (rows in the global batch)``,
+    for each direction, so the mean over ranks (what DDP's gradient averaging optimises) equals
+    the loss of one process holding the whole global batch, however unevenly rows are spread. A
+    rank without rows (or a global batch without any) still joins every collective and gets a
+    finite loss (0 when the global batch has no rows).
+
+    Args:
+        loss_weight: multiplies the loss.
+        temperature: initial softmax temperature ``1 / s`` (CLIP: 0.07).
+        learnable_temperature: learn ``log s`` (clamped to ``max_logit_scale``) or keep it fixed.
+        max_logit_scale: upper bound of the learned scale ``s`` (CLIP: 100).
+        symmetric: average the visual-to-text and text-to-visual directions (CLIP); ``False``
+            keeps visual-to-text only (per-pixel classification).
+    """
+
+    def __init__(self,
+                 loss_weight: float = 1.0,
+                 temperature: float = 0.07,
+                 learnable_temperature: bool = True,
+                 max_logit_scale: float = 100.,
+                 symmetric: bool = True):
+        super().__init__()
+        if temperature <= 0:
+            raise ValueError(f'temperature={temperature}; it must be > 0 (CLIP starts at 0.07)')
+        self.loss_weight = loss_weight
+        self.max_logit_scale = max_logit_scale
+        self.symmetric = symmetric
+        log_scale = torch.tensor(math.log(1 / temperature))
+        if learnable_temperature:
+            self.log_logit_scale = nn.Parameter(log_scale)
+        else:
+            self.register_buffer('log_logit_scale', log_scale)
+
+    def logit_scale(self) -> torch.Tensor:
+        """The current scale ``s = 1 / temperature`` (a scalar tensor)."""
+        return self.log_logit_scale.exp().clamp(max=self.max_logit_scale)
+
+    def forward(self, visual: torch.Tensor, texts: torch.Tensor, text_ids: torch.Tensor,
+                pairs: torch.Tensor) -> torch.Tensor:
+        """Loss of this rank's rows against the global batch.
+
+        Args:
+            visual: ``(Nv, D)`` local visual embeddings (normalised here); ``Nv`` may be 0.
+            texts: ``(Nt, D)`` local text embeddings (normalised here).
+            text_ids: ``(Nt,)`` int64 string ids of the texts (:func:`string_ids`).
+            pairs: ``(K, 2)`` int64 local positive pairs ``(visual index, text index)``; every
+                visual and every text must be in at least one pair.
+
+        Returns:
+            The weighted loss, a scalar tensor.
+        """
+        rank, world_size = get_dist_info()
+        device = visual.device
+        num_v, num_t = visual.shape[0], texts.shape[0]
+        pairs = pairs.reshape(-1, 2).long().to(device)
+        owned_v = torch.zeros(num_v, dtype=torch.bool, device=device)
+        owned_t = torch.zeros(num_t, dtype=torch.bool, device=device)
+        owned_v[pairs[:, 0]] = True
+        owned_t[pairs[:, 1]] = True
+        if not (bool(owned_v.all()) and bool(owned_t.all())):
+            raise ValueError(f'{type(self).__name__}: every visual and every text needs a '
+                             f'positive pair; visuals {(~owned_v).nonzero().flatten().tolist()} '
+                             f'and texts {(~owned_t).nonzero().flatten().tolist()} have none')
+        counts = gather_counts(num_v, num_t, pairs.shape[0], device=device)
+        total_v, total_t = int(counts[:, 0].sum()), int(counts[:, 1].sum())
+        scale = self.logit_scale()
+        if total_v == 0:  # no rows anywhere: every rank skips the same gathers
+            return (visual.sum() + texts.sum() + scale) * 0.
+        max_v, max_t, max_k = (int(c) for c in counts.max(dim=0).values)
+
+        # fp32 similarities also under AMP
+        visual = F.normalize(visual.float(), dim=-1)
+        texts = F.normalize(texts.float(), dim=-1)
+        all_v, all_t = gather_with_grad(pad_rows(visual, max_v), pad_rows(texts, max_t))
+        all_ids = gather_no_grad(pad_rows(text_ids.to(device), max_t))
+        t_valid = valid_mask(counts[:, 1].tolist(), max_t, device)
+        v_valid = valid_mask(counts[:, 0].tolist(), max_v, device)
+
+        owner = torch.zeros(num_v, num_t, device=device)
+        owner[pairs[:, 0], pairs[:, 1]] = 1
+        same = ((text_ids.to(device)[:, None] == all_ids[None, :]) & t_valid[None]).float()
+        logits = (scale * visual @ all_t.T).masked_fill(~t_valid[None], float('-inf'))
+        loss = _multi_positive_nll(logits, (owner @ same) > 0).sum() * world_size / total_v
+        if self.symmetric:
+            offset = torch.tensor([rank * max_v, rank * max_t], device=device)
+            all_pairs = gather_no_grad(pad_rows(pairs + offset, max_k, value=-1))
+            all_pairs = all_pairs[all_pairs[:, 0] >= 0]
+            global_owner = torch.zeros(world_size * max_v, world_size * max_t, device=device)
+            global_owner[all_pairs[:, 0], all_pairs[:, 1]] = 1
+            logits = (scale * texts @ all_v.T).masked_fill(~v_valid[None], float('-inf'))
+            loss_t2v = _multi_positive_nll(logits, (same @ global_owner.T) > 0).sum()
+            loss = (loss + loss_t2v * world_size / total_t) / 2
+        # the gathered tensors stay in every rank's graph, so every rank runs the gathers'
+        # backward collectives, even one without rows
+        loss = loss + (all_v.sum() + all_t.sum()) * 0.
+        return self.loss_weight * loss

@@ -1,0 +1,82 @@
+"""Pooling dense patch embeddings into region and mask embeddings."""
+from typing import List, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmcv.ops import RoIAlign
+
+
+def pool_regions(dense: torch.Tensor, boxes: Sequence[torch.Tensor],
+                 roi_align: RoIAlign) -> torch.Tensor:
+    """Region embeddings by mmcv's RoIAlign on the dense map, averaged over the output bins.
+
+    Args:
+        dense: ``(B, D, h, w)`` patch embeddings of the padded batch.
+        boxes: per image ``(R_i, 4)`` absolute ``x1, y1, x2, y2`` in input pixels;
+            ``roi_align.spatial_scale`` maps them onto the patch grid (``1 / patch_size``).
+        roi_align: an ``mmcv.ops.RoIAlign``.
+
+    Returns:
+        ``(sum R_i, D)`` region embeddings (not normalised), images in order.
+    """
+    rois = [torch.cat([box.new_full((box.shape[0], 1), i), box.reshape(-1, 4)], dim=1)
+            for i, box in enumerate(boxes)]
+    rois = torch.cat(rois).to(dense) if rois else dense.new_zeros((0, 5))
+    if rois.shape[0] == 0:
+        return dense.new_zeros((0, dense.shape[1]))
+    return roi_align(dense, rois).mean(dim=(2, 3))
+
+
+def mask_coverage(masks: torch.Tensor, grid: Tuple[int, int], patch_size: int) -> torch.Tensor:
+    """Fraction of each patch that each mask covers.
+
+    Args:
+        masks: ``(S, H, W)`` bool masks in input pixels (``H <= h * patch_size``; the rest
+            counts as uncovered, as the backbone pads the input with zeros).
+        grid: ``(h, w)`` patch grid.
+        patch_size: patch side in pixels.
+
+    Returns:
+        ``(S, h, w)`` float in ``[0, 1]``.
+    """
+    height, width = grid[0] * patch_size, grid[1] * patch_size
+    if masks.shape[-2] > height or masks.shape[-1] > width:
+        raise ValueError(f'masks of size {tuple(masks.shape[-2:])} exceed the {grid} patch grid '
+                         f'of {patch_size} px patches')
+    masks = F.pad(masks.float(), (0, width - masks.shape[-1], 0, height - masks.shape[-2]))
+    return masks.reshape(-1, grid[0], patch_size, grid[1], patch_size).mean(dim=(2, 4))
+
+
+def pool_masks(dense: torch.Tensor, masks: Sequence[torch.Tensor],
+               patch_size: int) -> Tuple[torch.Tensor, ...]:
+    """Mask embeddings: the coverage-weighted mean of the patch embeddings under each mask.
+
+    Args:
+        dense: ``(B, D, h, w)`` patch embeddings.
+        masks: per image ``(S_i, H, W)`` bool masks in input pixels.
+        patch_size: patch side in pixels.
+
+    Returns:
+        ``(embeddings, coverage, image_index)``: ``(S, D)`` mask embeddings (not normalised),
+        ``(S, h, w)`` coverage of each patch, ``(S,)`` image of each mask; ``S = sum S_i``.
+    """
+    grid = tuple(dense.shape[-2:])
+    coverage = [mask_coverage(m.to(dense.device), grid, patch_size) for m in masks]
+    image_index = torch.cat([torch.full((c.shape[0],), i, dtype=torch.long, device=dense.device)
+                             for i, c in enumerate(coverage)])
+    coverage = torch.cat(coverage).to(dense.dtype) if coverage else dense.new_zeros((0, *grid))
+    if coverage.shape[0] == 0:
+        return dense.new_zeros((0, dense.shape[1])), coverage, image_index
+    pooled = torch.einsum('shw,sdhw->sd', coverage, dense[image_index])
+    return pooled / coverage.sum(dim=(1, 2)).clamp(min=1e-6)[:, None], coverage, image_index
+
+
+def covered_pixels(dense: torch.Tensor, coverage: torch.Tensor, image_index: torch.Tensor,
+                   threshold: float) -> List[torch.Tensor]:
+    """Patch embeddings of the patches a mask covers at least ``threshold`` of.
+
+    Returns:
+        ``[pixels (P, D), owner (P,)]``: the patches' embeddings and the index of their mask.
+    """
+    owner, ys, xs = (coverage >= threshold).nonzero(as_tuple=True)
+    return [dense[image_index[owner], :, ys, xs], owner]
