@@ -9,6 +9,7 @@ import os.path as osp
 
 import umg_mm  # noqa: F401  (registers components, applies torch compatibility fixes)
 from mmengine.evaluator import DumpResults
+from umg_mm.utils.compat import shutdown_distributed
 from umg_mm.utils.launch import add_common_args, build_runner, enable_visualization, load_config
 
 
@@ -37,6 +38,7 @@ def main():
             raise ValueError(f'--out must name a .pkl or .pickle file, got {args.out}')
         runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
     runner.test()
+    shutdown_distributed()
 
 
 if __name__ == '__main__':

@@ -6,6 +6,7 @@
 import argparse
 
 import umg_mm  # noqa: F401  (registers components, applies torch compatibility fixes)
+from umg_mm.utils.compat import shutdown_distributed
 from umg_mm.utils.launch import add_common_args, build_runner, load_config
 
 
@@ -36,6 +37,7 @@ def main():
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     build_runner(cfg).train()
+    shutdown_distributed()
 
 
 if __name__ == '__main__':

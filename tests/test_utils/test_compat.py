@@ -106,3 +106,16 @@ def test_cpu_distributed_leaves_gpu_hosts_alone(monkeypatch):
     cfg = Config(dict(model=dict(type='X')))
     compat.setup_cpu_distributed(cfg, 'pytorch')
     assert 'model_wrapper_cfg' not in cfg and 'env_cfg' not in cfg
+
+
+def test_shutdown_distributed_waits_for_all_ranks_then_destroys(monkeypatch):
+    calls = []
+    monkeypatch.setattr(compat.torch_dist, 'is_initialized', lambda: True)
+    monkeypatch.setattr(compat.torch_dist, 'barrier', lambda: calls.append('barrier'))
+    monkeypatch.setattr(compat.torch_dist, 'destroy_process_group',
+                        lambda: calls.append('destroy'))
+    compat.shutdown_distributed()
+    assert calls == ['barrier', 'destroy']
+    monkeypatch.setattr(compat.torch_dist, 'is_initialized', lambda: False)
+    compat.shutdown_distributed()
+    assert calls == ['barrier', 'destroy']

@@ -13,8 +13,11 @@
    Runner build DDP with ``device_ids=None``. On a host with CUDA it does nothing: nccl and one
    GPU per rank, as mmengine does it.
 
+3. **Shutting down.** :func:`shutdown_distributed` destroys the process groups once a run is over
+   (a gloo group left to the interpreter's exit can abort the process after the work is done).
+
 ``import umg_mm`` calls :func:`apply`; ``tools/train.py`` and ``tools/test.py`` call
-:func:`setup_cpu_distributed`.
+:func:`setup_cpu_distributed` and :func:`shutdown_distributed`.
 """
 import importlib
 import os
@@ -92,6 +95,18 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> None:
     wrapper.setdefault('find_unused_parameters', cfg.get('find_unused_parameters', False))
     cfg.model_wrapper_cfg = wrapper
     os.environ.setdefault('LOCAL_RANK', '0')
+
+
+def shutdown_distributed() -> None:
+    """Destroy the process groups (the default one and any made with ``new_group``) at the end.
+
+    mmengine leaves them to the interpreter's exit, where a gloo group whose threads are still
+    running aborts the process ("terminate called without an active exception") after the work
+    is done, and torchrun reports the run as failed.
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()
 
 
 def apply() -> None:
