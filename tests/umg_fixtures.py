@@ -32,7 +32,7 @@ def make_sample(index: int, height: int = 32, width: int = 48) -> Tuple[dict, np
     img[square.astype(bool)] = 250
     stuff = np.zeros((height, width), np.uint8)
     stuff[height - 6:, :] = 1
-    triangle = [width - 16.0, 20.0, width - 4.0, 20.0, width - 10.0, 8.0]
+    triangle = [width - 16.0, 12.0, width - 4.0, 12.0, width - 10.0, 4.0]
     record = {
         'schema': 'umg/1',
         'image': {'file_name': f'img_{index:04d}.png', 'height': height, 'width': width,
@@ -43,7 +43,7 @@ def make_sample(index: int, height: int = 32, width: int = 48) -> Tuple[dict, np
         'regions': [
             {'bbox': [4.0, 4.0, 14.0, 12.0], 'captions': [f'the left square {index}'],
              'tags': ['square']},
-            {'bbox': [width - 16.0, 8.0, width - 4.0, 20.0], 'captions': [],
+            {'bbox': [width - 16.0, 4.0, width - 4.0, 12.0], 'captions': [],
              'tags': [f'triangle {index}']},
         ],
         'segments': [
@@ -72,9 +72,9 @@ def write_folder_tree(root: str, samples: Sequence[Tuple[dict, np.ndarray]]) -> 
     for i, (record, img) in enumerate(samples):
         folder = osp.join(root, f'part{i % 2}')
         os.makedirs(folder, exist_ok=True)
-        stem = osp.splitext(record['image']['file_name'])[0]
-        cv2.imwrite(osp.join(folder, record['image']['file_name']), img)
-        path = osp.join(folder, stem + '.json')
+        file_name = record.get('image', {}).get('file_name', f'img_{i:04d}.png')
+        cv2.imwrite(osp.join(folder, file_name), img)
+        path = osp.join(folder, osp.splitext(file_name)[0] + '.json')
         with open(path, 'w') as f:
             json.dump(record, f)
         paths.append(path)

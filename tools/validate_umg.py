@@ -10,11 +10,11 @@ Problem kinds: see ``umg_mm.datasets.schema.PROBLEM_KINDS`` and ``docs/umg_data.
 """
 import argparse
 import glob
-import json
+import os
 import os.path as osp
 import sys
 from collections import Counter
-from typing import Iterator, List
+from typing import Iterator, List, Optional
 
 from mmengine.utils import ProgressBar
 
@@ -42,7 +42,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'wrongly sized images)')
     progress = parser.add_mutually_exclusive_group()
     progress.add_argument('--progress', dest='progress', action='store_true', default=None,
-                          help='show a progress counter on stderr (default: when stderr is a '
+                          help='show a progress bar on stderr (a counter for shards and .json '
+                          'indexes, whose size is unknown in advance; default: when stderr is a '
                           'terminal)')
     progress.add_argument('--no-progress', dest='progress', action='store_false')
     args = parser.parse_args(argv)
@@ -55,7 +56,7 @@ def _is_shard_spec(path: str) -> bool:
     return path.endswith('.tar') or glob.has_magic(path) or '{' in path or '::' in path
 
 
-def iter_path_records(path: str, img_root: str = None) -> Iterator[SourceRecord]:
+def iter_path_records(path: str, img_root: Optional[str] = None) -> Iterator[SourceRecord]:
     """Yield the stored records of one command-line PATH (any storage form)."""
     if osp.isdir(path):
         yield from iter_folder_records(path)
@@ -74,10 +75,26 @@ def iter_path_records(path: str, img_root: str = None) -> Iterator[SourceRecord]
                                 'shards (.tar, glob, brace pattern)')
 
 
+def count_records(paths: List[str]) -> int:
+    """How many records the PATHs hold when that is cheap to know (folder trees and .jsonl files:
+    a bar with a total), else 0 (a counter)."""
+    total = 0
+    for path in paths:
+        if osp.isdir(path):
+            total += sum(name.endswith('.json') for _, _, names in os.walk(path) for name in names)
+        elif path.endswith('.jsonl') and osp.isfile(path):
+            with open(path, 'rb') as f:
+                total += sum(1 for line in f if line.strip())
+        else:
+            return 0
+    return total
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     show_progress = sys.stderr.isatty() if args.progress is None else args.progress
-    bar = ProgressBar(0, file=sys.stderr) if show_progress else None
+    bar = ProgressBar(count_records(args.paths), file=sys.stderr) if show_progress else None
+    num_shown = 0
 
     kinds: Counter = Counter()
     bad_records = set()
@@ -97,13 +114,14 @@ def main(argv=None) -> int:
                     if args.max_report == 0 or num_reported < args.max_report:
                         print(problem)
                         num_reported += 1
-                if bar is not None and num_records % 100 == 0:
-                    bar.update(100)
+                if bar is not None and num_records - num_shown >= 100:
+                    bar.update(num_records - num_shown)
+                    num_shown = num_records
         except (FileNotFoundError, ValueError) as err:
             print(f'error: {err}', file=sys.stderr)
             return 2
     if bar is not None:
-        bar.update(num_records % 100)
+        bar.update(num_records - num_shown)
         sys.stderr.write('\n')
 
     total = sum(kinds.values())

@@ -1,24 +1,15 @@
-import importlib.util
 import json
 import os.path as osp
 
 import pytest
 
-TOOL = osp.join(osp.dirname(__file__), '..', '..', 'tools', 'make_synthetic_data.py')
 
-
-def _tool():
-    spec = importlib.util.spec_from_file_location('make_synthetic_data', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_cli_writes_a_world_with_the_given_options(tmp_path, capsys):
+def test_cli_writes_a_world_with_the_given_options(tmp_path, capsys, load_tool):
     out = str(tmp_path / 'world')
-    _tool().main([out, '--seed', '5', '--num-train', '6', '--num-val', '2', '--image-size', '48',
-                  '--held-out-things', 'ring', '--held-out-stuff', 'none', '--caption-noise',
-                  '0', '--shard-size', '4'])
+    load_tool('make_synthetic_data.py').main([
+        out, '--seed', '5', '--num-train', '6', '--num-val', '2', '--image-size', '48',
+        '--held-out-things', 'ring', '--held-out-stuff', 'none', '--caption-noise', '0',
+        '--shard-size', '4'])
     with open(osp.join(out, 'meta.json')) as f:
         meta = json.load(f)
     assert meta['seed'] == 5
@@ -29,6 +20,7 @@ def test_cli_writes_a_world_with_the_given_options(tmp_path, capsys):
     assert 'held out of the train segmentation labels: ring' in capsys.readouterr().out
 
 
-def test_cli_rejects_unknown_held_out_class(tmp_path):
+def test_cli_rejects_unknown_held_out_class(tmp_path, load_tool):
     with pytest.raises(ValueError, match="'lizard'"):
-        _tool().main([str(tmp_path / 'w'), '--held-out-things', 'lizard'])
+        load_tool('make_synthetic_data.py').main(
+            [str(tmp_path / 'w'), '--held-out-things', 'lizard'])

@@ -19,7 +19,6 @@ from .schema import Problem, validate_record
 
 #: File extensions taken as the image of a WebDataset sample, in order of preference.
 SHARD_IMAGE_EXTENSIONS = ('jpg', 'jpeg', 'png', 'webp', 'bmp')
-_IMAGE_FILE_EXTENSIONS = tuple('.' + ext for ext in SHARD_IMAGE_EXTENSIONS)
 
 
 @dataclass
@@ -181,8 +180,10 @@ def shard_sample_to_record(sample: dict) -> SourceRecord:
     except (ValueError, UnicodeDecodeError) as err:
         return SourceRecord(url, record_id, None, [_invalid_json(url, record_id, err)], img_path,
                             img_bytes, from_shard=True)
-    return SourceRecord(url, record_id, record, img_path=img_path, img_bytes=img_bytes,
-                        from_shard=True)
+    problems = [] if ext else [Problem(
+        'missing_image', url, record_id, '', f'sample {key!r} has a .json but no image member '
+        f'({", ".join("." + e for e in SHARD_IMAGE_EXTENSIONS)})')]
+    return SourceRecord(url, record_id, record, problems, img_path, img_bytes, from_shard=True)
 
 
 def iter_shard_records(urls: Sequence[str]) -> Iterator[SourceRecord]:
@@ -249,8 +250,7 @@ def _image_size_or_problem(
     source: Union[str, bytes]
     if src.from_shard:
         if src.img_bytes is None:
-            return None, Problem('missing_image', src.file, src.record_id, '',
-                                 'the sample has a .json but no image member (.jpg, .png, ...)')
+            return None, None  # reported when the sample was read
         source = src.img_bytes
     elif not src.img_path:
         return None, None  # no usable image.file_name: the schema check reports it

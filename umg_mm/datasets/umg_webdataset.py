@@ -38,9 +38,10 @@ class UMGWebDataset(IterableDataset):
     get unequal numbers of samples; keep shard sizes equal, use a number of shards divisible by
     ``world_size * num_workers``, or train with ``IterBasedTrainLoop``.
 
-    Each sample's record is checked against the schema as it streams: an invalid record raises a
-    ``ValueError`` naming the shard and key, or with ``skip_invalid=True`` is skipped, counted in
-    ``num_skipped`` and logged once. A sample whose pipeline returns ``None`` (e.g. a
+    Each sample's record is checked against the schema as it streams, and its image header
+    against ``image.height/width`` (the pixels are decoded later, by ``LoadUMGImage``): an invalid
+    sample raises a ``ValueError`` naming the shard and key, or with ``skip_invalid=True`` is
+    skipped, counted in ``num_skipped`` and logged once. A sample whose pipeline returns ``None`` (e.g. a
     ``RandomCrop`` without boxes) is dropped and counted in ``num_dropped``. Run
     ``tools/validate_umg.py 'data/umg-{0000..0999}.tar'`` before training to find bad records
     without waiting for them.
@@ -146,7 +147,7 @@ class UMGWebDataset(IterableDataset):
         self._epoch += 1
         for sample in samples:
             src = shard_sample_to_record(sample)
-            if not self.invalid_policy.accept(check_source_record(src)):
+            if not self.invalid_policy.accept(check_source_record(src, check_image=True)):
                 continue
             data = self.pipeline(umg_data_info(src))
             if data is None:

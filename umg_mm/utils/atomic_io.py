@@ -6,6 +6,7 @@ destination with :func:`os.replace`, which is atomic on POSIX file systems.
 import json
 import os
 import os.path as osp
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -49,3 +50,27 @@ def write_json_atomic(path: str, obj: Any, indent: int = None) -> None:
 def write_lines_atomic(path: str, lines) -> None:
     """Write one item per line (each followed by a newline) to ``path`` atomically."""
     write_text_atomic(path, ''.join(f'{line}\n' for line in lines))
+
+
+@contextmanager
+def atomic_open(path: str, mode: str = 'w'):
+    """Open a temporary file for writing; it replaces ``path`` only if the block succeeds.
+
+    Args:
+        path (str): Destination file; its folder is created when missing.
+        mode (str): ``'w'`` (UTF-8 text) or ``'wb'``.
+
+    Yields:
+        The open temporary file.
+    """
+    folder = osp.dirname(path)
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+    tmp_path = f'{path}.tmp{os.getpid()}'
+    try:
+        with open(tmp_path, mode, **({} if 'b' in mode else {'encoding': 'utf-8'})) as f:
+            yield f
+        os.replace(tmp_path, path)
+    finally:
+        if osp.exists(tmp_path):
+            os.remove(tmp_path)

@@ -23,7 +23,8 @@ def test_relation(box_a, box_b, expected):
 def test_stuff_phrase():
     assert stuff_phrase('single', ['grass']) == 'on grass'
     assert stuff_phrase('horizontal', ['sky', 'grass']) == 'on grass under sky'
-    assert stuff_phrase('vertical', ['sand', 'water']) == 'with sand on the left and water on the right'
+    assert stuff_phrase('vertical', ['sand', 'water']) == (
+        'with sand on the left and water on the right')
     assert stuff_phrase('horizontal', ['sky', 'water', 'sand']) == (
         'with sky at the top, water in the middle and sand at the bottom')
 
@@ -32,8 +33,9 @@ def test_image_captions_name_relations_between_things():
     things = [dict(size='small', colour='red', shape='star', bbox=[0, 0, 10, 10]),
               dict(size='large', colour='blue', shape='circle', bbox=[40, 0, 60, 20])]
     captions = image_captions(things, 'horizontal', ['sky', 'grass'], np.random.default_rng(0))
-    assert captions[0] in ('a small red star to the left of a large blue circle, on grass under sky',
-                           'a large blue circle to the right of a small red star, on grass under sky')
+    assert captions[0] in (
+        'a small red star to the left of a large blue circle, on grass under sky',
+        'a large blue circle to the right of a small red star, on grass under sky')
     assert captions[1] in ('two shapes: a red star and a blue circle, with sky and grass',
                            'two shapes: a blue circle and a red star, with sky and grass')
     assert 'star' in captions[2] and 'circle' in captions[2] and 'left' not in captions[2]

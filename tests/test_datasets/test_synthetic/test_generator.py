@@ -1,4 +1,3 @@
-import io
 import json
 import os
 import os.path as osp
@@ -245,3 +244,14 @@ def test_no_held_out_classes(tmp_path):
                                                num_train=4, num_val=1))
     assert meta['splits']['train']['segmentation_classes'] == list(ALL_CLASSES)
     assert _vocab(root, 'held_out') == []
+
+
+def test_shards_read_by_webdataset(world):
+    import webdataset as wds
+    root, meta = world
+    urls = [osp.join(root, s) for s in meta['splits']['val']['shards']]
+    samples = list(wds.WebDataset(urls, shardshuffle=False, empty_check=False))
+    records = _records(root, 'val')
+    assert [s['__key__'] for s in samples] == [r['image']['id'] for r in records]
+    assert all(json.loads(s['json']) == r for s, r in zip(samples, records))
+    assert all(s['jpg'][:2] == b'\xff\xd8' for s in samples)

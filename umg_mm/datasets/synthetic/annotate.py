@@ -9,8 +9,9 @@ from typing import Dict, List, Sequence
 
 import cv2
 import numpy as np
-import pycocotools.mask as mask_utils
 
+from ..mask_rle import encode_rle, mask_box_xyxy
+from ..panoptic_png import encode_panoptic_png
 from .captions import add_noise, image_captions, noun_phrase
 from .categories import ALL_CLASSES, THING_CLASSES, category_id
 from .scene import Scene, Thing
@@ -18,30 +19,9 @@ from .scene import Scene, Thing
 IGNORE_INDEX = 255
 
 
-def encode_rle(mask: np.ndarray) -> dict:
-    """COCO RLE ``{'size': [h, w], 'counts': str}`` of a bool or 0/1 mask ``(h, w)``."""
-    rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
-    return {'size': [int(rle['size'][0]), int(rle['size'][1])],
-            'counts': rle['counts'].decode('ascii')}
-
-
-def mask_box_xyxy(mask: np.ndarray) -> List[float]:
-    """The tight box ``[x1, y1, x2, y2]`` of a non-empty mask, pixel corners (``x2 = last + 1``)."""
-    ys = np.flatnonzero(mask.any(axis=1))
-    xs = np.flatnonzero(mask.any(axis=0))
-    return [float(xs[0]), float(ys[0]), float(xs[-1] + 1), float(ys[-1] + 1)]
-
-
 def xyxy_to_xywh(box: Sequence[float]) -> List[float]:
     """COCO's ``[x, y, w, h]`` from ``[x1, y1, x2, y2]``."""
     return [box[0], box[1], box[2] - box[0], box[3] - box[1]]
-
-
-def encode_panoptic_png(segment_ids: np.ndarray) -> bytes:
-    """PNG bytes of a COCO panoptic map: segment id = R + 256 * G + 256 ** 2 * B, 0 = void."""
-    ids = segment_ids.astype(np.uint32)
-    bgr = np.stack([(ids >> 16) & 255, (ids >> 8) & 255, ids & 255], axis=-1).astype(np.uint8)
-    return _imencode('.png', bgr)
 
 
 def _imencode(ext: str, array: np.ndarray, params: Sequence[int] = ()) -> bytes:

@@ -29,8 +29,6 @@ from .scene import render_scene, sample_scene
 WORLD_FORMAT = 'umg_mm.synthetic_world/1'
 SPLITS = ('train', 'val')
 _SPLIT_CODES = {'train': 0, 'val': 1}
-_OWN_ENTRIES = ('meta.json', 'vocabularies', 'images', 'umg', 'annotations', 'seg_maps',
-                'image_labels')
 
 
 @dataclass
@@ -64,7 +62,10 @@ class SyntheticWorldConfig:
     jpeg_quality: int = 90
 
     def check(self) -> None:
-        """Raise ``ValueError`` naming the first bad option and its allowed values."""
+        """Raise ``ValueError`` naming the first bad option and its allowed values.
+
+        Also puts the held-out names in vocabulary order (as tuples).
+        """
         self.held_out_things = parse_held_out(self.held_out_things, THING_CLASSES, 'thing')
         self.held_out_stuff = parse_held_out(self.held_out_stuff, STUFF_CLASSES, 'stuff')
         rules = [
@@ -121,7 +122,7 @@ def _draw_image(task: Tuple[str, int, SyntheticWorldConfig, str]) -> Dict:
     for rel, data in files.items():
         with open(osp.join(root, rel), 'wb') as f:
             f.write(data)
-    return {'stem': stem, 'index': index, 'jpg': jpg, 'record_json': record_json,
+    return {'stem': stem, 'index': index, 'record_json': record_json,
             'segments_info': out['segments_info'], 'instances': out['instances'],
             'image_labels': out['image_labels'], 'num_regions': len(out['record']['regions']),
             'num_segments': len(out['record']['segments'])}
@@ -143,7 +144,9 @@ def _write_shards(root: str, split: str, results: List[Dict], shard_size: int) -
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode='w', format=tarfile.GNU_FORMAT) as tar:
             for res in results[start:start + shard_size]:
-                for ext, data in (('jpg', res['jpg']), ('json', res['record_json'] + b'\n')):
+                with open(osp.join(root, 'images', split, f'{res["stem"]}.jpg'), 'rb') as f:
+                    jpg = f.read()
+                for ext, data in (('jpg', jpg), ('json', res['record_json'] + b'\n')):
                     info = tarfile.TarInfo(f'{res["stem"]}.{ext}')
                     info.size, info.mtime, info.mode = len(data), 0, 0o644
                     info.uname = info.gname = ''
@@ -158,8 +161,9 @@ def _coco_categories(names: Iterable[str]) -> List[Dict]:
              else 'texture', 'isthing': int(n in THING_CLASSES)} for n in names]
 
 
-def _write_split_indexes(root: str, split: str, results: List[Dict], cfg: SyntheticWorldConfig,
-                         size: int) -> Dict:
+def _write_split_indexes(root: str, split: str, results: List[Dict],
+                         cfg: SyntheticWorldConfig) -> Dict:
+    size = cfg.image_size
     held_out = cfg.held_out if split == 'train' else []
     classes = seen_classes(held_out)
     images = [{'id': r['index'], 'file_name': f'{r["stem"]}.jpg', 'height': size, 'width': size}
@@ -270,7 +274,7 @@ def generate_synthetic_world(out_dir: str, cfg: Optional[SyntheticWorldConfig] =
     splits = {}
     for split in SPLITS:
         split_results = [r for r in results if r['stem'].startswith(f'{split}_')]
-        splits[split] = _write_split_indexes(root, split, split_results, cfg, cfg.image_size)
+        splits[split] = _write_split_indexes(root, split, split_results, cfg)
 
     seen = seen_classes(cfg.held_out)
     vocabularies = {

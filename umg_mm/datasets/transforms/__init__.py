@@ -2,13 +2,15 @@
 
 Geometric and colour augmentation reuse mmdet's transforms (``Resize``, ``RandomFlip``,
 ``RandomCrop``, ``Pad``, ``PhotoMetricDistortion``, ``FilterAnnotations``), which keep the UMG
-instances aligned (see :class:`LoadUMGAnnotations`).
+instances aligned (see :class:`LoadUMGAnnotations`). :class:`LoadWideSegAnnotations` reads
+16-bit semantic label maps (ADE20K-847, Pascal Context-459) for mmseg pipelines.
 """
 from .formatting import PackUMGInputs
 from .loading import LoadUMGAnnotations, LoadUMGImage
 from .text import SwapLeftRightOnFlip, swap_left_right
+from .wide_label_loading import LoadWideSegAnnotations
 
 __all__ = [
-    'LoadUMGAnnotations', 'LoadUMGImage', 'PackUMGInputs', 'SwapLeftRightOnFlip',
-    'swap_left_right'
+    'LoadUMGAnnotations', 'LoadUMGImage', 'LoadWideSegAnnotations', 'PackUMGInputs',
+    'SwapLeftRightOnFlip', 'swap_left_right'
 ]

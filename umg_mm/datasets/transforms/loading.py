@@ -60,14 +60,13 @@ class LoadUMGImage(LoadImageFromFile):
 
 
 def _segment_box(segmentation: Union[dict, list], height: int, width: int) -> List[float]:
-    """The tight ``[x1, y1, x2, y2]`` box of a COCO RLE or polygon segmentation."""
+    """The tight ``[x1, y1, x2, y2]`` box of the pixels of a COCO RLE or polygon segmentation."""
     if isinstance(segmentation, list):
-        xs = [x for poly in segmentation for x in poly[0::2]]
-        ys = [y for poly in segmentation for y in poly[1::2]]
-        return [min(xs), min(ys), max(xs), max(ys)]
-    rle = segmentation
-    if isinstance(rle['counts'], list):
-        rle = mask_util.frPyObjects(rle, height, width)
+        rle = mask_util.merge(mask_util.frPyObjects(segmentation, height, width))
+    elif isinstance(segmentation['counts'], list):
+        rle = mask_util.frPyObjects(segmentation, height, width)
+    else:
+        rle = segmentation
     x, y, w, h = mask_util.toBbox(rle).tolist()
     return [x, y, x + w, y + h]
 
@@ -84,7 +83,8 @@ class LoadUMGAnnotations(LoadAnnotations):
 
     Added keys:
 
-    - ``gt_bboxes`` (``HorizontalBoxes``, (N, 4)): region boxes, then the tight boxes of segments;
+    - ``gt_bboxes`` (``HorizontalBoxes``, (N, 4)): region boxes, then the tight boxes of the
+      segments' pixels;
     - ``gt_bboxes_labels`` (np.int64, (N,)): index into ``umg_instances``;
     - ``gt_ignore_flags`` (bool, (N,));
     - ``gt_masks`` (``BitmapMasks`` or ``PolygonMasks``, (N, H, W)), when ``with_segments``: the

@@ -303,10 +303,13 @@ class UMGCLIPBackbone(BaseModule):
         if self.dense_readout == 'value':
             block = self.visual.transformer.resblocks[-1]
             y = block.ln_1(before_last)
-            length = y.shape[1]
-            # a diagonal mask makes each token attend only to itself: out_proj(value(token))
-            only_self = ~torch.eye(length, dtype=torch.bool, device=y.device)
-            x = block.ls_1(block.attn(y, y, y, need_weights=False, attn_mask=only_self)[0])
+            batch, length, channels = y.shape
+            # attention over a one-token sequence is out_proj(value(token)): each token is its
+            # own sequence, so the block's own attention module (LoRA-wrapped or not) computes
+            # the value path in time linear in the number of tokens
+            y = y.reshape(batch * length, 1, channels)
+            x = block.attn(y, y, y, need_weights=False)[0].reshape(batch, length, channels)
+            x = block.ls_1(x)
         dense = self._to_joint(x[:, 1:])
         return dense.transpose(1, 2).reshape(dense.shape[0], -1, *grid)
 
