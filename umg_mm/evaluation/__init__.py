@@ -1,1 +1,2 @@
-"""evaluation of umg_mm."""
+"""Evaluation of umg_mm: metrics."""
+from . import metrics  # noqa: F401  (registers the metrics)
