@@ -1,1 +1,2 @@
-"""engine of umg_mm."""
+"""Engine parts of umg_mm: hooks."""
+from . import hooks  # noqa: F401  (registers the hooks)
