@@ -4,22 +4,21 @@
 # ensemble with the frozen backbone's dense zero-shot scores at test time. Trains in a few
 # minutes on 2 CPU cores.
 #   python tools/make_synthetic_data.py data/synthetic
-#   python tools/train.py configs/umg/semseg_synthetic_tiny.py \
-#       --cfg-options model.backbone.checkpoint=CKPT \
-#                     model.decode_head.classifier.text_encoder.checkpoint=CKPT
-# CKPT: a pretrained tiny UMG-CLIP of this architecture (configs/umg/pretrain_*; image-level
-# only vs all three granularities for the comparison in docs/semantic_segmentation.md).
+#   python tools/train.py configs/umg/semseg_synthetic_tiny.py --cfg-options load_from=CKPT
+#   python tools/test.py configs/umg/semseg_synthetic_tiny.py work_dirs/.../iter_1500.pth
+# CKPT: a pretrained tiny UMG-CLIP of this architecture (towers under backbone.* and
+# text_encoder.*: a umg_mm pretraining checkpoint, or tools/convert_open_clip.py to-umg of an
+# open_clip file); image-level only vs all three granularities in docs/semantic_segmentation.md.
 _base_ = [
     '../_base_/datasets/umg_synthetic_semseg.py', 'mmseg::_base_/default_runtime.py'
 ]
 custom_imports = dict(imports=['umg_mm'], allow_failed_imports=False)
 
-# the backbone (and its text tower): set both checkpoints to the same pretrained file
+# the CLIP architecture; its weights come from a pretrained checkpoint (load_from)
 clip_model_cfg = dict(
     embed_dim=64,
     vision_cfg=dict(image_size=64, layers=4, width=128, head_width=32, patch_size=8),
     text_cfg=dict(context_length=32, vocab_size=49408, width=64, heads=2, layers=2))
-backbone_checkpoint = None
 text_templates = ['a photo of a {}.', 'a {} in the scene.', 'a picture of {}.']
 train_vocabulary = 'data/synthetic/vocabularies/seen.txt'
 feat_channels = 64
@@ -34,18 +33,17 @@ model = dict(
         mean=[122.771, 116.746, 104.094], std=[68.501, 66.632, 70.323],
         bgr_to_rgb=True, pad_val=0, seg_pad_val=255, size=crop_size,
         test_cfg=dict(size_divisor=8)),  # a multiple of the patch size
+    text_encoder=dict(type='UMGCLIPTextEncoder', model_cfg=clip_model_cfg,
+                      templates=text_templates),
     backbone=dict(
-        type='UMGCLIPBackbone', model_cfg=clip_model_cfg, checkpoint=backbone_checkpoint,
+        type='UMGCLIPBackbone', model_cfg=clip_model_cfg,
         out_type='dict', frozen_stages=-1, out_indices=(1, 2, 3, 3),
         pyramid_neck=dict(type='Feature2Pyramid', rescales=(4, 2, 1, 0.5),
                           norm_cfg=dict(type='BN')),
         pyramid_channels=feat_channels),
     decode_head=dict(
         type='OpenVocabMask2FormerSegHead',
-        classifier=dict(
-            type='OpenVocabClassifier',
-            text_encoder=dict(type='UMGCLIPTextEncoder', model_cfg=clip_model_cfg,
-                              checkpoint=backbone_checkpoint, templates=text_templates)),
+        classifier=dict(type='OpenVocabClassifier'),
         ensemble=dict(type='VocabEnsemble', alpha=0.4, beta=0.8, seen_classes=train_vocabulary,
                       clip_logit_scale=100.),
         void_weight=0.1,

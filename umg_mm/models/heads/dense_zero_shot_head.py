@@ -8,6 +8,7 @@ from mmseg.registry import MODELS
 from torch import Tensor, nn
 
 from umg_mm.datasets.vocabulary import Vocabulary, load_vocabulary
+from .open_vocab_seg_head import output_size
 
 
 @MODELS.register_module()
@@ -63,9 +64,8 @@ class DenseZeroShotHead(BaseModule):
         return self.logit_scale * torch.einsum('bdhw,kd->bkhw', dense, classes)
 
     def predict(self, x: dict, batch_img_metas: List[dict], test_cfg: dict) -> Tensor:
-        """``(B, K, H, W)`` scores at the padded input size (``pad_shape`` or ``img_shape``)."""
-        meta = batch_img_metas[0]
-        size = meta['pad_shape'] if 'pad_shape' in meta else meta['img_shape']
+        """``(B, K, H, W)`` scores at the input size (see ``output_size``)."""
+        size = output_size(batch_img_metas[0])
         return F.interpolate(self(x), size=size, mode='bilinear',
                              align_corners=self.align_corners)
 

@@ -1,5 +1,4 @@
 """mmseg's Mask2Former head with an open-vocabulary classifier and the FC-CLIP ensemble."""
-import copy
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -9,7 +8,7 @@ from mmseg.models.decode_heads import Mask2FormerHead
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from mmseg.utils import ConfigType, SampleList
-from torch import Tensor
+from torch import Tensor, nn
 
 from umg_mm.datasets.vocabulary import Vocabulary, load_vocabulary
 
@@ -24,6 +23,16 @@ def pyramid_of(x: FeaturesType) -> Sequence[Tensor]:
                            f"build UMGCLIPBackbone with out_type='dict' and a pyramid_neck")
         return x['pyramid']
     return x
+
+
+def output_size(img_meta: dict) -> Tuple[int, int]:
+    """Size of the head's score maps: the network input's (``batch_input_shape``, set by
+    ``OpenVocabEncoderDecoder.encode_decode``), else ``pad_shape``, else ``img_shape``."""
+    for key in ('batch_input_shape', 'pad_shape', 'img_shape'):
+        if key in img_meta:
+            return tuple(img_meta[key][:2])
+    raise KeyError(f'image meta without batch_input_shape, pad_shape or img_shape: '
+                   f'{sorted(img_meta)}')
 
 
 @MODELS.register_module()
@@ -43,8 +52,10 @@ class OpenVocabMask2FormerSegHead(Mask2FormerHead):
     mask and classified against the same class embeddings.
 
     Args:
-        classifier: config of the ``OpenVocabClassifier`` (its ``text_encoder``, ``templates``);
-            ``in_channels`` is set to ``feat_channels``.
+        classifier: config of the ``OpenVocabClassifier`` (``templates``, ``logit_scale_init``,
+            ...); ``in_channels`` is set to ``feat_channels``.
+        text_encoder: the ``UMGCLIPTextEncoder`` module (or config) of the classifier; the
+            segmentor passes its own so that its checkpoint keys stay ``text_encoder.*``.
         vocabulary: the initial vocabulary (name, file or list); the segmentor switches it
             between its training and test vocabularies with :meth:`set_vocabulary`.
         ensemble: config of the ``VocabEnsemble`` (``alpha``, ``beta``, ``seen_classes``) used
@@ -60,6 +71,7 @@ class OpenVocabMask2FormerSegHead(Mask2FormerHead):
 
     def __init__(self,
                  classifier: ConfigType,
+                 text_encoder: Union[ConfigType, nn.Module],
                  vocabulary: Union[str, Sequence, Vocabulary],
                  ensemble: Optional[ConfigType] = None,
                  void_weight: float = 0.1,
@@ -72,8 +84,8 @@ class OpenVocabMask2FormerSegHead(Mask2FormerHead):
             kwargs['loss_cls'] = ConfigDict(kwargs['loss_cls'],
                                             class_weight=[1.0] * len(vocabulary) + [void_weight])
         super().__init__(num_classes=len(vocabulary), **kwargs)
-        classifier = copy.deepcopy(dict(classifier))
-        classifier['in_channels'] = kwargs['feat_channels']
+        classifier = dict(classifier, in_channels=kwargs['feat_channels'],
+                          text_encoder=text_encoder)
         self.cls_embed = MODELS.build(classifier)  # replaces Linear(feat_channels, K + 1)
         self.ensemble = MODELS.build(ensemble) if ensemble is not None else None
         self.void_weight = void_weight
@@ -117,11 +129,11 @@ class OpenVocabMask2FormerSegHead(Mask2FormerHead):
 
         Args:
             x: backbone output (see the class docstring).
-            batch_img_metas: image metas (``pad_shape`` or ``img_shape`` give the output size).
+            batch_img_metas: image metas (:func:`output_size` gives the output size).
             test_cfg: the segmentor's test config (unused here).
 
         Returns:
-            ``(B, K, H, W)`` scores at the padded input size, ``K`` the current vocabulary's size.
+            ``(B, K, H, W)`` scores at the input size, ``K`` the current vocabulary's size.
         """
         samples = [SegDataSample(metainfo=meta) for meta in batch_img_metas]
         all_cls_scores, all_mask_preds = self(x, samples)
@@ -132,8 +144,7 @@ class OpenVocabMask2FormerSegHead(Mask2FormerHead):
                                "UMGCLIPBackbone with out_type='dict' or set ensemble=None")
             cls_logits = self.ensemble(cls_logits, x['dense'], mask_logits,
                                        self.cls_embed.class_embeddings())
-        meta = batch_img_metas[0]
-        size = meta['pad_shape'] if 'pad_shape' in meta else meta['img_shape']
+        size = output_size(batch_img_metas[0])
         mask_probs = F.interpolate(mask_logits, size=size, mode='bilinear',
                                    align_corners=False).sigmoid()
         cls_probs = cls_logits.softmax(dim=-1)[..., :-1]

@@ -1,5 +1,5 @@
 """mmseg's EncoderDecoder over a training vocabulary and a swappable test vocabulary."""
-from typing import Optional, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
@@ -15,13 +15,15 @@ VocabularySpec = Union[str, Sequence, Vocabulary]
 class OpenVocabEncoderDecoder(EncoderDecoder):
     """Open-vocabulary encoder-decoder: train on one vocabulary, test on any.
 
-    The layout of mmseg's ``EncoderDecoder`` (``MultimodalEncoderDecoder`` keeps its text
-    encoder beside the head; here the text encoder sits inside the decode head's classifier,
-    which is where class embeddings are used):
+    The layout of mmseg's ``EncoderDecoder`` with a text encoder, as ``MultimodalEncoderDecoder``:
 
     * ``backbone``: ``UMGCLIPBackbone`` with ``out_type='dict'``, frozen (optionally LoRA):
       ``{'pyramid': multi-level features for the head, 'dense': (B, D, h, w) joint-space
       embeddings for the zero-shot ensemble, 'global': (B, D)}``;
+    * ``text_encoder``: ``UMGCLIPTextEncoder``, frozen; it embeds each vocabulary once (cached)
+      and is handed to the head, whose classifier uses it. The towers keep the names
+      ``backbone`` and ``text_encoder``, so a umg_mm pretraining checkpoint (or the output of
+      ``tools/convert_open_clip.py to-umg``) loads with ``load_from`` or ``tools/test.py``.
     * ``decode_head``: a head with ``set_vocabulary`` whose classifier is the text embedding of
       the current vocabulary: ``OpenVocabMask2FormerSegHead`` (trained) or
       ``DenseZeroShotHead`` (training-free).
@@ -50,6 +52,8 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
     3. ``_forward``: ``extract_feat() -> decode_head.forward()`` over the test vocabulary.
 
     Args:
+        text_encoder: config of the ``UMGCLIPTextEncoder``, passed to the head as
+            ``text_encoder``.
         train_vocabulary: the classes of the training label maps, in label order (a shipped
             name such as ``'coco_stuff_171'``, a vocabulary file or a list). ``None`` for a
             model that is never trained (``DenseZeroShotHead``).
@@ -62,6 +66,7 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
     """
 
     def __init__(self,
+                 text_encoder: ConfigType,
                  train_vocabulary: Optional[VocabularySpec] = None,
                  test_vocabulary: Optional[VocabularySpec] = None,
                  **kwargs):
@@ -74,11 +79,13 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
         self.test_vocabulary_pinned = test_vocabulary is not None
         self.test_vocabulary = load_vocabulary(test_vocabulary) if test_vocabulary is not None \
             else self.train_vocabulary
+        self._text_encoder_cfg = text_encoder
         super().__init__(**kwargs)
 
     def _init_decode_head(self, decode_head: ConfigType) -> None:
-        """Build the head over the training (else the test) vocabulary."""
-        decode_head = dict(decode_head)
+        """Build the text encoder, then the head over the training (else the test) vocabulary."""
+        self.text_encoder = MODELS.build(self._text_encoder_cfg)
+        decode_head = dict(decode_head, text_encoder=self.text_encoder)
         decode_head.setdefault('vocabulary', self.train_vocabulary or self.test_vocabulary)
         self.decode_head = MODELS.build(decode_head)
         if not hasattr(self.decode_head, 'set_vocabulary'):
@@ -108,6 +115,17 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
         """
         self.test_vocabulary = load_vocabulary(vocabulary)
         return self.test_vocabulary
+
+    def encode_decode(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
+        """Scores ``(B, K, H, W)`` at the size of ``inputs`` (whole image or one window).
+
+        The heads read the output size from ``batch_input_shape``, set here: mmseg's
+        sliding-window inference changes ``img_shape`` to the window's but keeps the image's
+        ``pad_shape``.
+        """
+        batch_img_metas = [dict(meta, batch_input_shape=tuple(inputs.shape[-2:]))
+                           for meta in batch_img_metas]
+        return super().encode_decode(inputs, batch_img_metas)
 
     def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
         """Losses of the head over the training vocabulary (see ``EncoderDecoder.loss``)."""
