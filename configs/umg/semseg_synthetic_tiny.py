@@ -5,7 +5,7 @@
 # minutes on 2 CPU cores.
 #   python tools/make_synthetic_data.py data/synthetic
 #   python tools/train.py configs/umg/semseg_synthetic_tiny.py --cfg-options load_from=CKPT
-#   python tools/test.py configs/umg/semseg_synthetic_tiny.py work_dirs/.../iter_1500.pth
+#   python tools/test.py configs/umg/semseg_synthetic_tiny.py work_dirs/semseg_synthetic_tiny/iter_600.pth
 # CKPT: a pretrained tiny UMG-CLIP of this architecture (towers under backbone.* and
 # text_encoder.*: a umg_mm pretraining checkpoint, or tools/convert_open_clip.py to-umg of an
 # open_clip file); image-level only vs all three granularities in docs/semantic_segmentation.md.
@@ -108,10 +108,10 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.999), weight_decay=0.05),
     clip_grad=dict(max_norm=1.0, norm_type=2))
-max_iters = 1500
+max_iters = 600
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=100),
-    dict(type='PolyLR', eta_min=0.0, power=1.0, begin=100, end=max_iters, by_epoch=False)
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
+    dict(type='PolyLR', eta_min=0.0, power=1.0, begin=50, end=max_iters, by_epoch=False)
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
 val_cfg = dict(type='ValLoop')
@@ -120,7 +120,6 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters,
-                    save_best='mIoU_unseen', rule='greater'),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))

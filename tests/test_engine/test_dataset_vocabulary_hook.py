@@ -64,3 +64,19 @@ def test_hook_errors():
     with pytest.raises(ValueError, match='train_vocabulary'):
         DatasetVocabularyHook().before_train(runner_with(FakeSegmentor(['a']),
                                                          dict(classes=('a', 'b'))))
+
+
+@pytest.mark.parametrize('dataset_type, name, size', [
+    ('ADE20KDataset', 'ade20k_150', 150), ('PascalContextDataset59', 'pascal_context_59', 59),
+    ('COCOStuffDataset', 'coco_stuff_171', 171)])
+def test_stock_mmseg_datasets_carry_a_vocabulary(dataset_type, name, size, tmp_path):
+    """The benchmark configs give mmseg's own dataset classes metainfo=dict(vocabulary=...)."""
+    from mmseg.registry import DATASETS
+    kwargs = dict(ann_file='val.txt') if dataset_type == 'PascalContextDataset59' else {}
+    (tmp_path / 'val.txt').write_text('')
+    # mmengine logs that the name is not a file and keeps it as it is
+    dataset = DATASETS.build(dict(type=dataset_type, data_root=str(tmp_path),
+                                  metainfo=dict(vocabulary=name), lazy_init=True, **kwargs))
+    assert dataset.metainfo['vocabulary'] == name
+    vocabulary = dataset_vocabulary(dataset.metainfo, 'test')
+    assert len(vocabulary) == size == len(dataset.metainfo['classes'])
