@@ -1,6 +1,6 @@
 # Open-vocabulary semantic segmentation on the synthetic world: train on the 14 seen classes,
 # test on all 17 (star, heart and brick are held out of the training labels). A tiny UMG-CLIP
-# (4 blocks, width 128, patch 8) frozen, a Mask2Former head with a text classifier, FC-CLIP's
+# (3 blocks, width 96, patch 8: configs/umg/umg_pretrain_tiny_synthetic.py's) frozen, a Mask2Former head with a text classifier, FC-CLIP's
 # ensemble with the frozen backbone's dense zero-shot scores at test time. Trains in a few
 # minutes on 2 CPU cores.
 #   python tools/make_synthetic_data.py data/synthetic
@@ -17,7 +17,7 @@ custom_imports = dict(imports=['umg_mm'], allow_failed_imports=False)
 # the CLIP architecture; its weights come from a pretrained checkpoint (load_from)
 clip_model_cfg = dict(
     embed_dim=64,
-    vision_cfg=dict(image_size=64, layers=4, width=128, head_width=32, patch_size=8),
+    vision_cfg=dict(image_size=64, layers=3, width=96, head_width=32, patch_size=8),
     text_cfg=dict(context_length=32, vocab_size=49408, width=64, heads=2, layers=2))
 text_templates = ['a photo of a {}.', 'a {} in the scene.', 'a picture of {}.']
 train_vocabulary = 'data/synthetic/vocabularies/seen.txt'
@@ -37,7 +37,7 @@ model = dict(
                       templates=text_templates),
     backbone=dict(
         type='UMGCLIPBackbone', model_cfg=clip_model_cfg,
-        out_type='dict', frozen_stages=-1, out_indices=(1, 2, 3, 3),
+        out_type='dict', frozen_stages=-1, out_indices=(0, 1, 2, 2),
         pyramid_neck=dict(type='Feature2Pyramid', rescales=(4, 2, 1, 0.5),
                           norm_cfg=dict(type='BN')),
         pyramid_channels=feat_channels),

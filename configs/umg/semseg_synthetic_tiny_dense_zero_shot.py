@@ -10,7 +10,7 @@ _base_ = [
 custom_imports = dict(imports=['umg_mm'], allow_failed_imports=False)
 clip_model_cfg = dict(
     embed_dim=64,
-    vision_cfg=dict(image_size=64, layers=4, width=128, head_width=32, patch_size=8),
+    vision_cfg=dict(image_size=64, layers=3, width=96, head_width=32, patch_size=8),
     text_cfg=dict(context_length=32, vocab_size=49408, width=64, heads=2, layers=2))
 text_templates = ['a photo of a {}.', 'a {} in the scene.', 'a picture of {}.']
 model = dict(
