@@ -49,8 +49,10 @@ def test_errors_name_the_line(tmp_path):
     file.write_text('sofa\nlamp,\n')
     with pytest.raises(ValueError, match=r'bad\.txt, line 2: empty class name'):
         read_vocabulary_file(str(file))
-    file.write_text('sofa\nlamp\nsofa, couch\n')
-    with pytest.raises(ValueError, match=r"line 3: class 'sofa' repeats line 1"):
+    file.write_text('sofa, couch\nlamp\nsofa, couch\n')
+    with pytest.raises(ValueError, match=r"line 3: class 'sofa, couch' repeats line 1"):
         read_vocabulary_file(str(file))
+    file.write_text('door\nlamp\ndoor, doorway\n')  # same display name, other synonyms: allowed
+    assert read_vocabulary_file(str(file)).class_names == ['door', 'lamp', 'door']
     with pytest.raises(FileNotFoundError, match='ade20k_150'):
         load_vocabulary('ade_150')

@@ -11,13 +11,17 @@ Blank lines and lines starting with ``#`` are skipped. The files of the standard
 ``umg_mm/datasets/vocabularies/<name>.txt`` (``coco_panoptic_133``, ``coco_stuff_171``,
 ``ade20k_150``, ``pascal_context_59``, ``pascal_voc_20``, ``pascal_voc_21``, regenerated from the
 mmdet/mmseg dataset METAINFO by ``tools/dataset_converters/vocabularies_from_metainfo.py``;
-``ade20k_847`` and ``pascal_context_459`` are written by their dataset converters in the same format).
+``ade20k_847`` and ``pascal_context_459`` are written by their dataset converters in the same
+format).
 :func:`load_vocabulary` accepts such a name, a file path, or a Python list.
 """
+import logging
 import os
 import os.path as osp
 from dataclasses import dataclass
 from typing import List, Sequence, Tuple, Union
+
+from mmengine.logging import print_log
 
 VOCABULARY_DIR = osp.join(osp.dirname(__file__), 'vocabularies')
 
@@ -52,16 +56,22 @@ def _split_synonyms(entry: str) -> Tuple[str, ...]:
 def _check(synonyms: Sequence[Tuple[str, ...]], source: str, lines: Sequence[int]) -> None:
     if not synonyms:
         raise ValueError(f'vocabulary {source} has no classes')
-    first_seen = {}
+    first_seen, display_seen = {}, {}
     for names, line in zip(synonyms, lines):
         if any(not name for name in names):
             raise ValueError(f'vocabulary {source}, line {line}: empty class name in '
                              f'{", ".join(names)!r}; write one class per line, synonyms separated '
                              f'by single commas')
-        if names[0] in first_seen:
-            raise ValueError(f'vocabulary {source}, line {line}: class {names[0]!r} repeats line '
-                             f'{first_seen[names[0]]}; each class must appear once')
-        first_seen[names[0]] = line
+        if names in first_seen:
+            raise ValueError(f'vocabulary {source}, line {line}: class {", ".join(names)!r} '
+                             f'repeats line {first_seen[names]}; each class must appear once')
+        if names[0] in display_seen:
+            # e.g. ADE20K's full release names different objects 'door' and 'door, doorway'
+            print_log(f'vocabulary {source}, line {line}: display name {names[0]!r} also names '
+                      f'line {display_seen[names[0]]}; the classes differ only by their '
+                      f'synonyms', logger='current', level=logging.WARNING)
+        first_seen[names] = line
+        display_seen.setdefault(names[0], line)
 
 
 def read_vocabulary_file(path: str) -> Vocabulary:

@@ -55,7 +55,8 @@ def test_dense_and_pyramid_shapes_for_any_input_size(size, readout):
     assert out['global'].shape == (2, 32)
     assert out['dense'].shape == (2, 32, h, w)
     assert [tuple(level.shape) for level in out['pyramid']] == [
-        (2, 64, 4 * h, 4 * w), (2, 64, 2 * h, 2 * w), (2, 64, h, w), (2, 64, -(-h // 2), -(-w // 2))]
+        (2, 64, 4 * h, 4 * w), (2, 64, 2 * h, 2 * w), (2, 64, h, w),
+        (2, 64, -(-h // 2), -(-w // 2))]
     assert backbone.pyramid_strides == (2.0, 4.0, 8.0, 16.0)
 
 
@@ -134,6 +135,14 @@ def test_loads_mmengine_checkpoint_with_prefix_and_reports(clip_and_file, tmp_pa
     assert report.ignored == 1 and report.missing == []
     for key, value in source.state_dict().items():
         torch.testing.assert_close(target.state_dict()[key], value)
+
+
+def test_loads_torchscript_archive_like_openai_files(tmp_path):
+    file = tmp_path / 'scripted.pt'
+    torch.jit.save(torch.jit.script(build_open_clip(model_cfg=TINY).eval()), str(file))
+    scripted = torch.jit.load(str(file))
+    backbone = UMGCLIPBackbone(model_cfg=TINY, checkpoint=str(file), out_type='global').eval()
+    torch.testing.assert_close(backbone.visual.proj, scripted.visual.proj)
 
 
 def test_shape_mismatch_is_an_error_naming_the_key(clip_and_file):
@@ -217,6 +226,13 @@ def test_pretrained_tag_errors_offline(monkeypatch):
     with pytest.raises(ValueError, match='not an open_clip model name'):
         UMGCLIPBackbone(model_name='ViT-Q-99')
 
+    def hub_unreachable(*args, **kwargs):
+        raise OSError('could not resolve host huggingface.co')
+
+    monkeypatch.setattr(open_clip.factory, 'download_pretrained_from_hf', hub_unreachable)
+    with pytest.raises(RuntimeError, match='local-dir:'):
+        UMGCLIPBackbone(model_name='hf-hub:timm/ViT-B-16-SigLIP')
+
 
 def test_frozen_by_default_and_frozen_stages():
     backbone = UMGCLIPBackbone(model_cfg=TINY, out_type='pyramid')
@@ -279,3 +295,16 @@ def test_lora_on_vit_b_16_trains_under_two_percent():
     trainable = sum(p.numel() for p in backbone.parameters() if p.requires_grad)
     assert 85e6 < total < 88e6
     assert 0 < trainable / total < 0.02
+
+
+def test_value_readout_with_lora_apart_equals_merged(clip_and_file):
+    _, path = clip_and_file
+    backbone = UMGCLIPBackbone(model_cfg=TINY, checkpoint=path, lora=dict(r=2),
+                               out_type='dense', dense_readout='value').eval()
+    _randomise_lora(backbone)
+    images = torch.randn(1, 3, 40, 24)
+    with torch.no_grad():
+        (apart,) = backbone(images)
+        backbone.merge_lora()
+        (merged,) = backbone(images)
+    torch.testing.assert_close(apart, merged, rtol=1e-5, atol=1e-5)

@@ -44,6 +44,20 @@ def test_encode_text_equals_open_clip_and_encodes_each_string_once(clip_and_file
     assert calls == [3]  # three distinct strings, one batch
 
 
+def test_prompts_are_cut_after_their_end_token_with_the_same_result(clip_and_file, encoder):
+    clip, _ = clip_and_file
+    tokenizer = open_clip.SimpleTokenizer(context_length=16)
+    texts = ['a dog', 'a photo of a very large and friendly dog on the green grass in the park']
+    lengths = []
+    encoder.clip.transformer.register_forward_hook(lambda m, i, o: lengths.append(i[0].shape))
+    encoder.batch_size = 1
+    with torch.no_grad():
+        ours = encoder.encode_text(texts)
+        theirs = clip.encode_text(tokenizer(texts), normalize=True)
+    assert [tuple(shape[:2]) for shape in lengths] == [(1, 4), (1, 16)]  # SOT a dog EOT; all
+    torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
 def test_classifier_equals_open_clip_zero_shot_classifier(clip_and_file, encoder):
     clip, _ = clip_and_file
     tokenizer = open_clip.SimpleTokenizer(context_length=16)
@@ -136,3 +150,34 @@ def test_templates_sets_files_and_errors(tmp_path):
         load_templates(['no slot here'])
     with pytest.raises(FileNotFoundError, match='neither a set'):
         load_templates('imagenet81')
+
+
+def test_custom_text_tower_as_in_eva_models(tmp_path):
+    config = dict(TINY, custom_text=True)  # open_clip's CustomTextCLIP layout: keys 'text.*'
+    torch.manual_seed(0)
+    clip = build_open_clip(model_cfg=config).eval()
+    file = tmp_path / 'custom_text.pt'
+    torch.save(clip.state_dict(), file)
+    encoder = UMGCLIPTextEncoder(model_cfg=config, checkpoint=str(file)).eval()
+    report = encoder.load_checkpoint(str(file))
+    assert report.prefix == '' and not report.missing and not report.unexpected
+    tokenizer = open_clip.SimpleTokenizer(context_length=16)
+    with torch.no_grad():
+        torch.testing.assert_close(encoder.encode_text(['a red star']),
+                                   clip.encode_text(tokenizer(['a red star']), normalize=True))
+    assert encoder.embed_dim == 32
+
+
+def test_towers_from_one_checkpoint_reproduce_open_clip_zero_shot_logits(clip_and_file):
+    from umg_mm.models.backbones import UMGCLIPBackbone
+    clip, path = clip_and_file
+    backbone = UMGCLIPBackbone(model_cfg=TINY, checkpoint=path, out_type='global').eval()
+    text = UMGCLIPTextEncoder(model_cfg=TINY, checkpoint=path, templates='single').eval()
+    images = torch.randn(3, 3, 32, 32)
+    tokenizer = open_clip.SimpleTokenizer(context_length=16)
+    names = ['dog', 'cat', 'tree']
+    with torch.no_grad():
+        ours = torch.nn.functional.normalize(backbone(images)[0], dim=-1) @ \
+            text.classifier(names).T
+        theirs, _ = clip.get_logits(images, tokenizer([f'a photo of a {n}.' for n in names]))
+    torch.testing.assert_close(ours * clip.logit_scale.exp(), theirs, rtol=1e-4, atol=1e-4)

@@ -1,7 +1,8 @@
 """The UMG-CLIP visual backbone: an open_clip vision tower with global, dense and pyramid outputs.
 
-The tower is open_clip's own ``VisionTransformer`` (built by open_clip from a model name or an
-explicit model config); this wrapper only chooses what to read out of it:
+The tower is open_clip's own ``VisionTransformer`` or, for EVA02 models, the timm trunk open_clip
+wraps (see :mod:`.timm_tower`), built by open_clip from a model name or an explicit model config;
+this wrapper only chooses what to read out of it:
 
 * ``global``: the image embedding in the joint image-text space, exactly what open_clip's
   ``CLIP.encode_image`` returns for the same weights and input (same modules, same order);
@@ -19,13 +20,12 @@ import torch
 import torch.nn.functional as F
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
-from mmengine.registry import DefaultScope
-from mmpretrain.models.utils import resize_pos_embed
 from open_clip.model import resize_pos_embed as resize_checkpoint_pos_embed
 from open_clip.transformer import ResidualAttentionBlock, VisionTransformer
 from torch import nn
 
 from umg_mm.registry import MODELS
+from . import timm_tower
 from ..utils import (apply_lora, build_open_clip, load_tower_state, lora_state_dict, merge_lora,
                      trainable_summary)
 
@@ -38,7 +38,8 @@ class UMGCLIPBackbone(BaseModule):
     """UMG-CLIP visual tower (open_clip inside) for mmdet, mmseg and mmpretrain configs.
 
     Args:
-        model_name: open_clip model name (``open_clip.list_models()``), e.g. ``'ViT-B-16'``.
+        model_name: open_clip model name (``open_clip.list_models()``), e.g. ``'ViT-B-16'``,
+            ``'ViT-L-14'``, ``'EVA02-L-14'``.
             Ignored when ``model_cfg`` is given.
         model_cfg: explicit open_clip model config (``embed_dim``, ``vision_cfg``, ``text_cfg``),
             e.g. a tiny one for tests. Takes precedence over ``model_name``.
@@ -59,10 +60,12 @@ class UMGCLIPBackbone(BaseModule):
             better localised for a CLIP not trained on dense alignment).
         out_indices: blocks (0-based) whose outputs feed the pyramid, one per level; default
             four evenly spaced blocks ending with the last ((2, 5, 8, 11) for 12 blocks).
-        pyramid_neck: config of the neck that rescales the block outputs (built in mmseg's
-            registry; ``embed_dim`` is filled in). Default: ``Feature2Pyramid`` with rescales
-            (4, 2, 1, 0.5) and BN. Built only for ``out_type`` ``'pyramid'`` or ``'dict'``;
-            ``None`` disables it for ``'dict'``.
+        pyramid_neck: config of the neck that rescales the block outputs (a type without scope
+            is looked up in mmseg's registry; ``embed_dim`` is filled in). Default:
+            ``Feature2Pyramid`` with rescales (4, 2, 1, 0.5) and BN. Built only for ``out_type``
+            ``'pyramid'`` or ``'dict'``. ``None``: ``'pyramid'`` returns the raw block outputs, all at stride ``p`` (for a
+            config's own neck, such as mmseg's ``MultiLevelNeck``), and ``'dict'`` has no
+            pyramid.
         pyramid_channels: output channels of each pyramid level (an int or one per level); a
             1x1 convolution maps the tower width to them. ``None`` keeps the tower width.
         frozen_stages: how many leading stages are frozen (no gradient, eval mode). Stages are
@@ -103,32 +106,52 @@ class UMGCLIPBackbone(BaseModule):
         clip = build_open_clip(None if model_cfg is not None else model_name, model_cfg,
                                pretrained)
         visual = clip.visual
-        if not isinstance(visual, VisionTransformer) or visual.attn_pool is not None:
+        self.is_timm = timm_tower.is_timm_tower(visual)
+        if self.is_timm:
+            timm_tower.make_dynamic(visual, self.model_name)
+            trunk = visual.trunk
+            self.patch_size = tuple(trunk.patch_embed.patch_size)
+            self.width = trunk.embed_dim
+            self.num_layers = len(trunk.blocks)
+            self.num_prefix_tokens = trunk.num_prefix_tokens
+            self.embed_dim = clip.text.output_dim if hasattr(clip, 'text') else \
+                clip.text_projection.shape[-1]
+        elif isinstance(visual, VisionTransformer) and visual.attn_pool is None:
+            self.patch_size = tuple(visual.patch_size)
+            self.width = visual.transformer.width
+            self.num_layers = len(visual.transformer.resblocks)
+            self.num_prefix_tokens = 1
+            self.embed_dim = visual.output_dim
+        else:
             raise NotImplementedError(
                 f'{self.model_name} has a {type(visual).__name__} vision tower'
                 f'{" with attentional pooling" if getattr(visual, "attn_pool", None) else ""}; '
                 f'UMGCLIPBackbone supports open_clip VisionTransformer towers with token or '
-                f'average pooling (ViT-*, ViT-*-quickgelu, ...).')
+                f'average pooling (ViT-*, ViT-*-quickgelu, ...) and timm ViT/EVA towers '
+                f'(EVA02-*).')
         self.visual = visual
         del clip  # the text tower lives in UMGCLIPTextEncoder
         self.out_type = out_type
         self.dense_readout = dense_readout
-        self.patch_size = tuple(visual.patch_size)
-        self.embed_dim = visual.output_dim
-        self.width = visual.transformer.width
-        self.num_layers = len(visual.transformer.resblocks)
-        if dense_readout == 'value' and not isinstance(visual.transformer.resblocks[-1],
-                                                       ResidualAttentionBlock):
+        if dense_readout == 'value' and (self.is_timm or not isinstance(
+                visual.transformer.resblocks[-1], ResidualAttentionBlock)):
             raise NotImplementedError(
                 f"dense_readout='value' needs open_clip's default attention blocks; "
-                f'{self.model_name} uses {type(visual.transformer.resblocks[-1]).__name__}. '
+                f'{self.model_name} has other blocks. '
                 f"Use dense_readout='tokens'.")
 
         self.out_indices = self._check_out_indices(out_indices, pyramid_neck)
         self.pyramid_neck = None
         self.pyramid_proj = None
-        if pyramid_neck is not None and out_type in ('pyramid', 'dict'):
+        self.pyramid_rescales = (1,) * len(self.out_indices)
+        self.pyramid_strides = (self.patch_size[0],) * len(self.out_indices)
+        self.with_pyramid = out_type == 'pyramid' or (out_type == 'dict' and
+                                                      pyramid_neck is not None)
+        if pyramid_neck is not None and self.with_pyramid:
             self._build_pyramid(pyramid_neck, pyramid_channels)
+        elif pyramid_channels is not None:
+            raise ValueError('pyramid_channels needs a pyramid neck (pyramid_neck=dict(...)) and '
+                             "out_type='pyramid' or 'dict'")
 
         self.frozen_stages = frozen_stages
         self._freeze_stages()
@@ -137,6 +160,9 @@ class UMGCLIPBackbone(BaseModule):
             if frozen_stages != -1:
                 raise ValueError(f'With lora the base weights are frozen by peft; leave '
                                  f'frozen_stages=-1 (got {frozen_stages}).')
+            lora = dict(lora)
+            if self.is_timm:
+                lora.setdefault('target_modules', timm_tower.TIMM_LORA_TARGETS)
             apply_lora(self.visual, **lora)
         if grad_checkpointing:
             self.set_grad_checkpointing(True)
@@ -159,17 +185,17 @@ class UMGCLIPBackbone(BaseModule):
         return indices
 
     def _build_pyramid(self, neck_cfg: dict, channels) -> None:
-        from mmseg.registry import MODELS as MMSEG_MODELS
-        import mmseg.models  # noqa: F401  (registers Feature2Pyramid)
+        import mmseg.models  # noqa: F401  (registers Feature2Pyramid in mmseg's registry)
         cfg = dict(neck_cfg)
+        if isinstance(cfg.get('type'), str) and '.' not in cfg['type']:
+            # an explicit scope finds mmseg's neck whatever the caller's default scope is
+            cfg['type'] = f"mmseg.{cfg['type']}"
         cfg.setdefault('embed_dim', self.width)
         rescales = cfg.get('rescales', (4, 2, 1, 0.5))
         if len(rescales) != len(self.out_indices):
             raise ValueError(f'the pyramid neck has {len(rescales)} levels (rescales={rescales}) '
                              f'but out_indices={self.out_indices} gives {len(self.out_indices)}')
-        # mmseg's scope whatever the caller's default scope (an mmdet config's is 'mmdet')
-        with DefaultScope.overwrite_default_scope('mmseg'):
-            self.pyramid_neck = MMSEG_MODELS.build(cfg)
+        self.pyramid_neck = MODELS.build(cfg)
         if channels is not None:
             if isinstance(channels, int):
                 channels = [channels] * len(rescales)
@@ -182,6 +208,8 @@ class UMGCLIPBackbone(BaseModule):
         self.pyramid_strides = tuple(self.patch_size[0] / r for r in rescales)
 
     def _stages(self) -> List[List[Union[nn.Module, nn.Parameter]]]:
+        if self.is_timm:
+            return timm_tower.stages(self.visual)
         v = self.visual
         return ([[v.conv1, v.class_embedding, v.positional_embedding, v.ln_pre]] +
                 [[block] for block in v.transformer.resblocks] + [[v.ln_post, v.proj]])
@@ -208,7 +236,7 @@ class UMGCLIPBackbone(BaseModule):
                 for item in stage:
                     if isinstance(item, nn.Module):
                         item.eval()
-            if count > 0:
+            if count > 0 and not self.is_timm:
                 self.visual.patch_dropout.eval()
         return self
 
@@ -237,7 +265,8 @@ class UMGCLIPBackbone(BaseModule):
         Returns:
             The :class:`~umg_mm.models.utils.LoadReport` (also logged).
         """
-        return load_tower_state(self, path, anchor='visual.conv1.weight', prefix=prefix,
+        anchor = 'visual.trunk.patch_embed.proj.weight' if self.is_timm else 'visual.conv1.weight'
+        return load_tower_state(self, path, anchor=anchor, prefix=prefix,
                                 own_roots=('visual', 'pyramid_neck', 'pyramid_proj'))
 
     def adapt_checkpoint_state(self, state: Dict[str, torch.Tensor]) -> None:
@@ -260,13 +289,18 @@ class UMGCLIPBackbone(BaseModule):
     # ------------------------------------------------------------------ forward
     def _pos_embed(self, grid: Tuple[int, int]) -> torch.Tensor:
         pos = self.visual.positional_embedding.unsqueeze(0)
+        if tuple(grid) == tuple(self.visual.grid_size):
+            return pos
+        # imported here: mmpretrain.models takes seconds to import and is needed only now
+        from mmpretrain.models.utils import resize_pos_embed
         return resize_pos_embed(pos, self.visual.grid_size, grid, mode='bicubic',
                                 num_extra_tokens=1)
 
     def _tokens(self, x: torch.Tensor, indices: Sequence[int], drop_patches: bool):
-        """Run the tower: final tokens (B, 1 + h*w, width), {block: its output}, grid (h, w).
+        """Run the tower: final tokens (B, P + h*w, width) with P prefix tokens, {block: its
+        output tokens}, grid (h, w).
 
-        ``{-1: ...}`` is the embedding output (the input of block 0).
+        ``{-1: ...}`` is the embedding output (the input of block 0; open_clip towers only).
         """
         v = self.visual
         ph, pw = self.patch_size
@@ -275,6 +309,9 @@ class UMGCLIPBackbone(BaseModule):
         if pad_h or pad_w:
             x = F.pad(x, (0, pad_w, 0, pad_h))
         grid = ((height + pad_h) // ph, (width + pad_w) // pw)
+        if self.is_timm:
+            x, by_index = timm_tower.tokens(v, x, indices)
+            return x, by_index, grid
         x = v.conv1(x).flatten(2).transpose(1, 2)
         cls = v.class_embedding.to(x.dtype).view(1, 1, -1).expand(x.shape[0], -1, -1)
         x = torch.cat([cls, x], dim=1) + self._pos_embed(grid).to(x.dtype)
@@ -291,10 +328,14 @@ class UMGCLIPBackbone(BaseModule):
         return x, by_index, grid
 
     def _to_joint(self, tokens: torch.Tensor) -> torch.Tensor:
+        if self.is_timm:
+            return timm_tower.to_joint(self.visual, tokens)
         tokens = self.visual.ln_post(tokens)
         return tokens @ self.visual.proj if self.visual.proj is not None else tokens
 
     def _global(self, x: torch.Tensor) -> torch.Tensor:
+        if self.is_timm:
+            return timm_tower.global_embedding(self.visual, x)
         pooled, _ = self.visual._pool(x)
         return pooled @ self.visual.proj if self.visual.proj is not None else pooled
 
@@ -310,13 +351,14 @@ class UMGCLIPBackbone(BaseModule):
             y = y.reshape(batch * length, 1, channels)
             x = block.attn(y, y, y, need_weights=False)[0].reshape(batch, length, channels)
             x = block.ls_1(x)
-        dense = self._to_joint(x[:, 1:])
+        dense = self._to_joint(x[:, self.num_prefix_tokens:])
         return dense.transpose(1, 2).reshape(dense.shape[0], -1, *grid)
 
     def _pyramid(self, by_index: Dict[int, torch.Tensor], grid) -> Tuple[torch.Tensor, ...]:
         maps = []
         for index, rescale in zip(self.out_indices, self.pyramid_rescales):
-            fmap = by_index[index][:, 1:].transpose(1, 2).reshape(-1, self.width, *grid)
+            fmap = by_index[index][:, self.num_prefix_tokens:].transpose(1, 2).reshape(
+                -1, self.width, *grid)
             if rescale < 1:
                 # edge-replicate to a multiple of the pooling window: max pooling then acts as
                 # ceil_mode pooling, so odd grids keep their last row/column
@@ -324,6 +366,8 @@ class UMGCLIPBackbone(BaseModule):
                 fmap = F.pad(fmap, (0, (-grid[1]) % window, 0, (-grid[0]) % window),
                              mode='replicate')
             maps.append(fmap)
+        if self.pyramid_neck is None:
+            return tuple(maps)
         levels = self.pyramid_neck(maps)
         if self.pyramid_proj is not None:
             levels = [proj(level) for proj, level in zip(self.pyramid_proj, levels)]
@@ -345,13 +389,14 @@ class UMGCLIPBackbone(BaseModule):
             * ``'dense'``: ``(dense,)`` with ``dense`` of shape ``(B, D, h, w)``;
             * ``'pyramid'``: one tensor per level, ``(B, C_i, ceil(h * r_i), ceil(w * r_i))`` for
               the neck's rescales ``r_i`` (``(4, 2, 1, 0.5)``: strides 4, 8, 16, 32 for
-              ``p=16``); ``C_i`` is the tower width or ``pyramid_channels``;
+              ``p=16``); ``C_i`` is the tower width or ``pyramid_channels``; without a neck,
+              the blocks' outputs ``(B, width, h, w)``;
             * ``'dict'``: ``{'global': (B, D), 'dense': (B, D, h, w), 'pyramid': tuple}``
               (``'pyramid'`` only when a pyramid neck is built).
         """
         want_global = self.out_type in ('global', 'dict')
         want_dense = self.out_type in ('dense', 'dict')
-        want_pyramid = self.pyramid_neck is not None and self.out_type in ('pyramid', 'dict')
+        want_pyramid = self.with_pyramid
         indices = list(self.out_indices) if want_pyramid else []
         if want_dense and self.dense_readout == 'value':
             indices.append(self.num_layers - 2)
@@ -403,9 +448,9 @@ class UMGCLIPBackbone(BaseModule):
         x, by_index, grid = self._tokens(inputs, taken, drop_patches=False)
         result = []
         for i in taken:
-            tokens = by_index[i][:, 1:]
+            tokens = by_index[i][:, self.num_prefix_tokens:]
             if norm:
-                tokens = self.visual.ln_post(tokens)
+                tokens = (self.visual.trunk.norm if self.is_timm else self.visual.ln_post)(tokens)
             if output_fmt == 'NCHW':
                 tokens = tokens.transpose(1, 2).reshape(tokens.shape[0], -1, *grid)
             result.append(tokens)

@@ -33,7 +33,7 @@ SEGMENTATION_TEMPLATES = (
 )
 
 TEMPLATE_SETS = {
-    # open_clip keeps them as lambdas; rendering with '{}' gives the same sentences as format strings
+    # open_clip keeps them as lambdas; rendered with '{}' they become the same format strings
     'imagenet80': tuple(t('{}') for t in OPENAI_IMAGENET_TEMPLATES),
     'imagenet7': tuple(t('{}') for t in SIMPLE_IMAGENET_TEMPLATES),
     'segmentation': SEGMENTATION_TEMPLATES,

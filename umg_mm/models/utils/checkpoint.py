@@ -65,10 +65,24 @@ def read_state_dict(path: str) -> Dict[str, torch.Tensor]:
     """
     if not os.path.isfile(path):
         raise FileNotFoundError(f'checkpoint file {path!r} does not exist')
-    state_dict = open_clip_load_state_dict(path, device='cpu', weights_only=True)
+    try:
+        state_dict = open_clip_load_state_dict(path, device='cpu', weights_only=True)
+    except RuntimeError as err:
+        state_dict = _read_torchscript(path, err)
     if not isinstance(state_dict, dict) or not state_dict:
         raise ValueError(f'{path!r} holds no state dict (found {type(state_dict).__name__})')
     return state_dict
+
+
+def _read_torchscript(path: str, first_error: Exception) -> Dict[str, torch.Tensor]:
+    """The state dict of a TorchScript archive, as open_clip reads OpenAI's files;
+    ``first_error`` is raised again for a file that is not TorchScript either."""
+    try:
+        scripted = torch.jit.load(path, map_location='cpu')
+    except Exception:  # noqa: BLE001  (not TorchScript: the first error says what is wrong)
+        raise first_error
+    return {k: v for k, v in scripted.state_dict().items()
+            if k not in ('input_resolution', 'context_length', 'vocab_size')}
 
 
 def find_prefix(state_dict: Dict[str, torch.Tensor], anchor: str, path: str,
@@ -94,7 +108,8 @@ def find_prefix(state_dict: Dict[str, torch.Tensor], anchor: str, path: str,
             f'keys are {list(state_dict)[:5]}. Pass an open_clip checkpoint, a umg_mm checkpoint, '
             f'or the output of tools/convert_open_clip.py.')
     raise KeyError(f'{path!r} holds {anchor!r} under several prefixes {candidates}; choose one '
-                   f'with prefix=... (init_cfg=dict(type="Pretrained", checkpoint=..., prefix=...))')
+                   f'with prefix=... (init_cfg=dict(type="Pretrained", checkpoint=..., '
+                   f'prefix=...))')
 
 
 def load_tower_state(module: nn.Module, path: str, anchor: str, prefix: Optional[str] = None,
@@ -156,8 +171,8 @@ def load_tower_state(module: nn.Module, path: str, anchor: str, prefix: Optional
         if tuple(value.shape) != tuple(target.shape):
             raise ValueError(
                 f'shape mismatch for {prefix}{name} in {path!r}: the checkpoint has '
-                f'{tuple(value.shape)}, the model expects {tuple(target.shape)}. The checkpoint was '
-                f'made for another architecture; build the model with the open_clip model_name '
+                f'{tuple(value.shape)}, the model expects {tuple(target.shape)}. The checkpoint '
+                f'was made for another architecture; build the model with the open_clip model_name '
                 f'or model_cfg that produced it.')
     result = module.load_state_dict({targets[n]: v for n, v in to_load.items()}, strict=False)
     report.loaded = sorted(to_load)

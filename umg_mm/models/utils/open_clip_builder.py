@@ -83,6 +83,11 @@ def build_open_clip(model_name: Optional[str] = None,
     try:
         return open_clip.create_model(model_name, pretrained=pretrained)
     except RuntimeError as err:
+        if model_name.startswith('hf-hub:'):
+            raise RuntimeError(
+                f'Could not fetch {model_name!r} from the Hugging Face hub: {err}\nWhere the hub '
+                f'is unreachable, download the repository (open_clip_config.json and the weights) '
+                f'elsewhere and use model_name="local-dir:/path/to/that/folder".') from err
         if pretrained is None:
             raise
         raise RuntimeError(
