@@ -46,7 +46,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                           'indexes, whose size is unknown in advance; default: when stderr is a '
                           'terminal)')
     progress.add_argument('--no-progress', dest='progress', action='store_false')
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)
     if args.max_report < 0:
         parser.error(f'--max-report must be >= 0, got {args.max_report}')
     return args

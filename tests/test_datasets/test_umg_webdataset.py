@@ -3,6 +3,7 @@ import json
 import pytest
 import torch
 from mmengine.model import BaseModel
+from torch.utils.data import get_worker_info
 from mmengine.runner import Runner
 
 from tests.umg_fixtures import encode_png, make_samples, write_shards, write_tar
@@ -56,6 +57,23 @@ def test_rank_comes_from_mmengine_dist(shard_pattern, monkeypatch):
         assert ids == sorted(f'img_{i:04d}' for i in range(NUM_SAMPLES) if i % 2 == rank)
         seen += ids
     assert sorted(seen) == [f'img_{i:04d}' for i in range(NUM_SAMPLES)]
+
+
+@pytest.mark.parametrize('num_workers', [0, 2])
+def test_rank_is_read_in_the_main_process(shard_pattern, monkeypatch, num_workers):
+    """As under torch.distributed, dataloader workers see no process group (rank 0 of 1): the
+    rank must be taken when the dataset is built."""
+    seen = []
+    for rank in (0, 1):
+        def dist_info(rank=rank):
+            return (0, 1) if get_worker_info() is not None else (rank, 2)
+
+        monkeypatch.setattr('umg_mm.datasets.umg_webdataset.get_dist_info', dist_info)
+        cfg = dict(type='UMGWebDataset', shards=shard_pattern, pipeline=[],
+                   num_samples=NUM_SAMPLES)
+        seen.append(_ids_seen(cfg, num_workers)[0])
+    assert len(seen[0]) == len(seen[1]) == NUM_SAMPLES // 2
+    assert sorted(seen[0] + seen[1]) == [f'img_{i:04d}' for i in range(NUM_SAMPLES)]
 
 
 def test_shard_order_is_seeded_and_changes_with_the_epoch(shard_pattern):

@@ -169,3 +169,11 @@ def test_command_line(tmp_path):
     assert proc.returncode == 1, proc.stderr
     assert 'img_0000.json regions[0].bbox:' in proc.stdout
     assert '(box_outside_image)' in proc.stdout
+
+
+def test_paths_may_follow_options(tmp_path, capsys):
+    samples = make_samples(2)
+    index = write_index(str(tmp_path / 'train.jsonl'), str(tmp_path / 'images'), samples)
+    write_folder_tree(str(tmp_path / 'tree'), samples)
+    code, out, _ = _run(capsys, index, '--img-root', tmp_path / 'images', tmp_path / 'tree')
+    assert code == 0 and 'checked 4 record(s)' in out

@@ -1,6 +1,6 @@
 """``UMGWebDataset``: UMG-schema samples streamed from WebDataset tar shards."""
 import random
-from typing import Callable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, List, Optional, Sequence, Union
 
 import torch
 from mmengine.dataset import Compose
@@ -41,7 +41,8 @@ class UMGWebDataset(IterableDataset):
     Each sample's record is checked against the schema as it streams, and its image header
     against ``image.height/width`` (the pixels are decoded later, by ``LoadUMGImage``): an invalid
     sample raises a ``ValueError`` naming the shard and key, or with ``skip_invalid=True`` is
-    skipped, counted in ``num_skipped`` and logged once. A sample whose pipeline returns ``None`` (e.g. a
+    skipped, counted in ``num_skipped`` and logged once per process (a dataloader worker that is
+    re-created each epoch logs again). A sample whose pipeline returns ``None`` (e.g. a
     ``RandomCrop`` without boxes) is dropped and counted in ``num_dropped``. Run
     ``tools/validate_umg.py 'data/umg-{0000..0999}.tar'`` before training to find bad records
     without waiting for them.
@@ -56,8 +57,8 @@ class UMGWebDataset(IterableDataset):
         seed (int, optional): seed of the shuffling; None takes a fresh seed each epoch.
         skip_invalid (bool): skip invalid records instead of raising. Defaults to False.
         rank (int, optional), world_size (int, optional): override
-            ``mmengine.dist.get_dist_info()`` (used by tests and custom launchers).
-        test_mode (bool): kept for the Runner's dataset interface; no effect on reading.
+            ``mmengine.dist.get_dist_info()``, which is read when the dataset is built (the Runner
+            builds it after initialising the process group).
         metainfo (dict, optional): extra meta information.
     """
 
@@ -73,7 +74,6 @@ class UMGWebDataset(IterableDataset):
                  skip_invalid: bool = False,
                  rank: Optional[int] = None,
                  world_size: Optional[int] = None,
-                 test_mode: bool = False,
                  metainfo: Optional[dict] = None) -> None:
         self.urls = expand_shards(shards)
         if not self.urls:
@@ -83,9 +83,11 @@ class UMGWebDataset(IterableDataset):
         self.shuffle_shards = shuffle_shards
         self.shuffle_buffer = shuffle_buffer
         self.seed = seed
-        self.rank = rank
-        self.world_size = world_size
-        self.test_mode = test_mode
+        # Read here, in the main process: a dataloader worker process does not see the
+        # process group (mmengine.dist.get_dist_info() there says rank 0 of 1).
+        dist_rank, dist_world_size = get_dist_info()
+        self.rank = dist_rank if rank is None else rank
+        self.world_size = dist_world_size if world_size is None else world_size
         self.metainfo = dict(self.METAINFO, **(metainfo or {}))
         self.invalid_policy = InvalidRecordPolicy(skip_invalid, type(self).__name__)
         self.num_dropped = 0
@@ -95,11 +97,6 @@ class UMGWebDataset(IterableDataset):
     def num_skipped(self) -> int:
         """How many invalid records this process skipped."""
         return self.invalid_policy.num_skipped
-
-    def _dist_info(self) -> Tuple[int, int]:
-        rank, world_size = get_dist_info()
-        return (rank if self.rank is None else self.rank,
-                world_size if self.world_size is None else self.world_size)
 
     def set_epoch(self, epoch: int) -> None:
         """Set the epoch that seeds the shuffling (the next ``iter()`` uses it)."""
@@ -111,7 +108,7 @@ class UMGWebDataset(IterableDataset):
         Raises:
             ValueError: fewer shards than ranks (a rank would get no data and hang the others).
         """
-        rank, world_size = self._dist_info()
+        rank, world_size = self.rank, self.world_size
         rank_urls = self.urls[rank::world_size]
         if not rank_urls:
             raise ValueError(
@@ -136,7 +133,7 @@ class UMGWebDataset(IterableDataset):
     def __iter__(self):
         import webdataset as wds
 
-        rank, _ = self._dist_info()
+        rank = self.rank
         worker = get_worker_info()
         worker_id = worker.id if worker else 0
         urls = self.shards_of_this_worker()
@@ -160,4 +157,4 @@ class UMGWebDataset(IterableDataset):
             raise TypeError('UMGWebDataset has no length unless num_samples (the number of '
                             'samples in all shards) is set; EpochBasedTrainLoop needs it, '
                             'IterBasedTrainLoop does not')
-        return self.num_samples // self._dist_info()[1]
+        return self.num_samples // self.world_size

@@ -46,6 +46,7 @@ class PackUMGInputs(BaseTransform):
         self.meta_keys = tuple(meta_keys)
 
     def transform(self, results: dict) -> dict:
+        """Return ``dict(inputs=..., data_samples=...)`` as described in the class docstring."""
         img = results['img']
         if img.ndim < 3:
             img = img[..., None]
@@ -57,31 +58,30 @@ class PackUMGInputs(BaseTransform):
         keep = ~np.asarray(results.get('gt_ignore_flags', np.zeros(len(ids), bool)), dtype=bool)
         levels = np.array([table[i]['level'] for i in ids], dtype=object)
         boxes = results.get('gt_bboxes')
-        boxes = (boxes.tensor if hasattr(boxes, 'tensor') else torch.as_tensor(boxes)
-                 ) if boxes is not None else torch.zeros((0, 4))
-        boxes = boxes.reshape(-1, 4).float()
+        boxes = (boxes.numpy() if hasattr(boxes, 'numpy') else np.asarray(boxes)
+                 ) if boxes is not None else np.zeros((0, 4))
+        boxes = boxes.reshape(-1, 4).astype(np.float32)
 
         regions = np.nonzero(keep & (levels == 'region'))[0]
         segments = np.nonzero(keep & (levels == 'segment'))[0]
-        masks = torch.zeros((0, height, width), dtype=torch.bool)
+        masks = np.zeros((0, height, width), dtype=bool)
         if len(segments):
             if results.get('gt_masks') is None:
                 raise KeyError('PackUMGInputs: segments were loaded without gt_masks; build '
                                'LoadUMGAnnotations with with_segments=True')
-            masks = torch.from_numpy(
-                results['gt_masks'][segments].to_ndarray().astype(bool)).reshape(
-                    -1, height, width)
-            nonempty = masks.flatten(1).any(1).numpy()
-            segments, masks = segments[nonempty], masks[torch.from_numpy(nonempty)]
+            masks = results['gt_masks'][segments].to_ndarray().astype(bool).reshape(
+                -1, height, width)
+            nonempty = masks.reshape(len(masks), -1).any(1)
+            segments, masks = segments[nonempty], masks[nonempty]
 
         data_sample = DetDataSample()
         data_sample.gt_instances = InstanceData(
-            bboxes=boxes[torch.from_numpy(regions)],
+            bboxes=torch.from_numpy(boxes[regions]),
             texts=[table[ids[i]]['text'] for i in regions],
             tags=[table[ids[i]]['tags'] for i in regions])
         data_sample.gt_segments = InstanceData(
-            masks=masks,
-            bboxes=boxes[torch.from_numpy(segments)],
+            masks=torch.from_numpy(masks),
+            bboxes=torch.from_numpy(boxes[segments]),
             texts=[table[ids[i]]['text'] for i in segments],
             tags=[table[ids[i]]['tags'] for i in segments],
             isthing=torch.tensor([bool(table[ids[i]]['isthing']) for i in segments],

@@ -34,6 +34,7 @@ class LoadUMGImage(LoadImageFromFile):
     """
 
     def transform(self, results: dict) -> Optional[dict]:
+        """Decode the image; None when it cannot be read and ``ignore_empty`` is set."""
         img_bytes = results.pop('img_bytes', None)
         if img_bytes is None:
             results = super().transform(results)
@@ -131,6 +132,7 @@ class LoadUMGAnnotations(LoadAnnotations):
         self._rng_key: Optional[int] = None
 
     def _choose(self, n: int) -> int:
+        """Index of the text to take among ``n``."""
         if self.caption_sampling == 'first' or n == 1:
             return 0
         if self.seed is None:
@@ -147,6 +149,7 @@ class LoadUMGAnnotations(LoadAnnotations):
         return texts[self._choose(len(texts))] if texts else None
 
     def transform(self, results: dict) -> dict:
+        """Add the keys listed in the class docstring (``ori_shape`` must be set)."""
         height, width = results['ori_shape']
         instances, table = [], []
         if self.with_regions:
@@ -175,6 +178,7 @@ class LoadUMGAnnotations(LoadAnnotations):
         return results
 
     def _entry(self, level: str, item: dict, isthing: Optional[bool]) -> dict:
+        """The ``umg_instances`` entry of one region or segment."""
         captions, tags = list(item.get('captions', [])), list(item.get('tags', []))
         return dict(level=level, captions=captions, tags=tags, isthing=isthing,
                     text=self.sample_text(captions, tags))

@@ -40,6 +40,7 @@ class SwapLeftRightOnFlip(BaseTransform):
     """
 
     def transform(self, results: dict) -> dict:
+        """Swap the words in place when the image was flipped horizontally."""
         if not results.get('flip') or results.get('flip_direction') not in ('horizontal',
                                                                              'diagonal'):
             return results
