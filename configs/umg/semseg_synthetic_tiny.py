@@ -102,7 +102,7 @@ model = dict(
             sampler=dict(type='mmdet.MaskPseudoSampler'))),
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))
-custom_hooks = [dict(type='DatasetVocabularyHook')]
+custom_hooks = [dict(type='SemSegVocabularyHook')]
 
 optim_wrapper = dict(
     type='OptimWrapper',

@@ -26,5 +26,5 @@ model = dict(
                       templates=text_templates),
     decode_head=dict(type='DenseZeroShotHead'),
     test_cfg=dict(mode='whole'))
-custom_hooks = [dict(type='DatasetVocabularyHook')]
+custom_hooks = [dict(type='SemSegVocabularyHook')]
 test_cfg = dict(type='TestLoop')

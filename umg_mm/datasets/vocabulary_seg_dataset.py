@@ -18,7 +18,7 @@ class VocabularySegDataset(BaseSegDataset):
     (``vocabularies/seen.txt`` for training, ``all.txt`` for testing) and your own data.
 
     ``metainfo['classes']`` becomes the vocabulary's display names (what ``IoUMetric`` prints)
-    and ``metainfo['vocabulary']`` its synonyms, from which ``DatasetVocabularyHook`` sets the
+    and ``metainfo['vocabulary']`` its synonyms, from which ``SemSegVocabularyHook`` sets the
     open-vocabulary segmentor's test vocabulary.
 
     Args:

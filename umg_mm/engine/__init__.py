@@ -1,2 +1,2 @@
-"""Engine parts of umg_mm: hooks."""
-from . import hooks  # noqa: F401  (registers the hooks)
+"""Engine parts of umg_mm (hooks); importing it registers them."""
+from . import hooks  # noqa: F401

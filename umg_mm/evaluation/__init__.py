@@ -1,2 +1,2 @@
-"""Evaluation of umg_mm: metrics."""
-from . import metrics  # noqa: F401  (registers the metrics)
+"""Evaluation of umg_mm; importing it registers the metrics."""
+from . import metrics  # noqa: F401

@@ -1,2 +1,2 @@
 """Models of umg_mm; importing it registers every model component."""
-from . import backbones, heads, segmentors, text  # noqa: F401
+from . import backbones, detectors, heads, segmentors, text  # noqa: F401

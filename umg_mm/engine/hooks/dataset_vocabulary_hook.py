@@ -1,87 +1,81 @@
-"""Make an open-vocabulary segmentor predict over the classes of the dataset it is tested on."""
-from typing import Optional
+"""Keep an open-vocabulary model's classes equal to the classes of the dataset it runs on."""
+from typing import Optional, Sequence, Union
 
 from mmengine.hooks import Hook
-from mmengine.logging import MMLogger
+from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
 from umg_mm.datasets.vocabulary import Vocabulary, load_vocabulary
 from umg_mm.registry import HOOKS
 
 
-def dataset_vocabulary(metainfo: dict, role: str) -> Vocabulary:
-    """The vocabulary of a dataset: ``metainfo['vocabulary']`` if set, else its ``classes``.
-
-    Args:
-        metainfo: the dataset's metainfo.
-        role: ``'train'``, ``'val'`` or ``'test'``, for the error message.
-
-    Returns:
-        The :class:`Vocabulary`; an error if its size differs from ``metainfo['classes']``.
-    """
-    classes = metainfo.get('classes')
-    if classes is None:
-        raise KeyError(f'the {role} dataset has no metainfo "classes"; give it '
-                       f'metainfo=dict(classes=...) or use VocabularySegDataset(vocabulary=...)')
-    vocabulary = load_vocabulary(metainfo.get('vocabulary', classes))
-    if len(vocabulary) != len(classes):
-        raise ValueError(f'the {role} dataset\'s metainfo "vocabulary" ({vocabulary.source}) has '
-                         f'{len(vocabulary)} classes but its "classes" has {len(classes)}; they '
-                         f'must list the same classes in label order')
-    return vocabulary
-
-
 @HOOKS.register_module()
 class DatasetVocabularyHook(Hook):
-    """Sets ``OpenVocabEncoderDecoder``'s test vocabulary from the evaluated dataset.
+    """Give the model the thing and stuff classes of the dataset of each loop.
 
-    Before validation and testing, the model predicts over the dataset's
-    ``metainfo['vocabulary']`` (a shipped name, a file or a list; ``VocabularySegDataset`` sets
-    it from its ``vocabulary`` argument) or, without one, its ``metainfo['classes']``; so
-    replacing the test dataset (or its vocabulary, ``--cfg-options
-    test_dataloader.dataset.vocabulary=my_classes.txt``) is all it takes to test on other
-    classes. A model built with an explicit ``test_vocabulary`` keeps it; the hook then checks
-    that the dataset has as many classes. Before training it checks that the training dataset
-    lists as many classes as the model's ``train_vocabulary``.
+    Labels produced by a dataset are indices into its ``metainfo['classes']``; an open-vocabulary
+    model must classify over exactly those names in that order, or its losses and metrics are
+    silently wrong. This hook calls ``model.set_vocabulary(thing_classes=..., stuff_classes=...)``
+    with the training dataset's classes before training, with the validation dataset's before
+    each validation (and restores the training ones after it), and with the test dataset's
+    before testing. Swapping the test dataset (COCO -> ADE20K) swaps the vocabulary.
+
+    Args:
+        texts: optional text for the dataset's class names (a vocabulary name, file or list with
+            one entry per class, in the order of ``metainfo['classes']``), e.g.
+            ``'coco_panoptic_133'`` to read COCO's ``wall-other-merged`` as ``wall``. ``None``:
+            the names in the metainfo are the texts (a name ``'a, b'`` gives synonyms).
     """
 
-    priority = 'NORMAL'
+    priority = 'HIGH'  # before the visualization and logger hooks
 
-    @staticmethod
-    def _model(runner):
+    def __init__(self, texts: Optional[Union[str, Sequence, Vocabulary]] = None):
+        self.texts = None if texts is None else load_vocabulary(texts)
+        self._train_split = None
+
+    def _split(self, dataset, loop: str):
+        meta = getattr(dataset, 'metainfo', None) or {}
+        missing = [k for k in ('classes', 'thing_classes', 'stuff_classes') if k not in meta]
+        if missing:
+            raise KeyError(f'DatasetVocabularyHook: the {loop} dataset {type(dataset).__name__} '
+                           f'has no {missing} in its metainfo; set metainfo=dict(classes=..., '
+                           f'thing_classes=..., stuff_classes=...) (things first)')
+        classes = list(meta['classes'])
+        things, stuff = list(meta['thing_classes']), list(meta['stuff_classes'])
+        if classes != things + stuff:
+            raise ValueError(f'DatasetVocabularyHook: the {loop} dataset lists classes '
+                             f'{classes} which are not thing_classes followed by stuff_classes '
+                             f'({things} + {stuff}); panoptic labels need things first')
+        texts = [names for names in load_vocabulary(classes).synonyms]
+        if self.texts is not None:
+            if len(self.texts) != len(classes):
+                raise ValueError(f'DatasetVocabularyHook texts={self.texts.source!r} has '
+                                 f'{len(self.texts)} entries but the {loop} dataset has '
+                                 f'{len(classes)} classes; give one text per class, in order, '
+                                 f'or texts=None')
+            texts = list(self.texts.synonyms)
+        return texts[:len(things)], texts[len(things):]
+
+    def _apply(self, runner, split, loop: str) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        if not hasattr(model, 'set_test_vocabulary'):
-            raise TypeError(f'DatasetVocabularyHook needs a model with set_test_vocabulary() '
-                            f'(OpenVocabEncoderDecoder), got {type(model).__name__}')
-        return model
+        if not hasattr(model, 'set_vocabulary'):
+            raise TypeError(f'DatasetVocabularyHook needs a model with set_vocabulary(thing_'
+                            f'classes, stuff_classes); {type(model).__name__} has none')
+        vocabulary = model.set_vocabulary(thing_classes=split[0], stuff_classes=split[1])
+        print_log(f'{loop} vocabulary: {len(split[0])} things + {len(split[1])} stuff '
+                  f'({", ".join(vocabulary.class_names[:8])}'
+                  f'{", ..." if len(vocabulary) > 8 else ""})', logger='current')
 
     def before_train(self, runner) -> None:
-        model = self._model(runner)
-        vocabulary = dataset_vocabulary(runner.train_dataloader.dataset.metainfo, 'train')
-        if model.train_vocabulary is not None and \
-                len(vocabulary) != len(model.train_vocabulary):
-            raise ValueError(f'the training dataset has {len(vocabulary)} classes but '
-                             f'model.train_vocabulary ({model.train_vocabulary.source}) has '
-                             f'{len(model.train_vocabulary)}; set them to the same vocabulary')
+        self._train_split = self._split(runner.train_loop.dataloader.dataset, 'train')
+        self._apply(runner, self._train_split, 'train')
 
-    def _set(self, runner, dataset, role: str) -> Optional[Vocabulary]:
-        model = self._model(runner)
-        vocabulary = dataset_vocabulary(dataset.metainfo, role)
-        if model.test_vocabulary_pinned:
-            if len(vocabulary) != len(model.test_vocabulary):
-                raise ValueError(f'model.test_vocabulary ({model.test_vocabulary.source}) has '
-                                 f'{len(model.test_vocabulary)} classes but the {role} dataset '
-                                 f'has {len(vocabulary)}; remove model.test_vocabulary to use '
-                                 f"the dataset's, or give the dataset the same vocabulary")
-            return None
-        model.set_test_vocabulary(vocabulary)
-        MMLogger.get_current_instance().info(
-            f'{role}: predicting over the dataset vocabulary ({len(vocabulary)} classes, '
-            f'{vocabulary.source})')
-        return vocabulary
+    def before_val_epoch(self, runner) -> None:
+        self._apply(runner, self._split(runner.val_loop.dataloader.dataset, 'val'), 'val')
 
-    def before_val(self, runner) -> None:
-        self._set(runner, runner.val_loop.dataloader.dataset, 'val')
+    def after_val_epoch(self, runner, metrics=None) -> None:
+        if self._train_split is not None:
+            self._apply(runner, self._train_split, 'train')
 
-    def before_test(self, runner) -> None:
-        self._set(runner, runner.test_loop.dataloader.dataset, 'test')
+    def before_test_epoch(self, runner) -> None:
+        self._apply(runner, self._split(runner.test_loop.dataloader.dataset, 'test'), 'test')

@@ -58,7 +58,7 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
             name such as ``'coco_stuff_171'``, a vocabulary file or a list). ``None`` for a
             model that is never trained (``DenseZeroShotHead``).
         test_vocabulary: the classes predicted at test time. ``None`` (the default): the
-            training vocabulary until ``DatasetVocabularyHook`` sets the evaluated dataset's
+            training vocabulary until ``SemSegVocabularyHook`` sets the evaluated dataset's
             vocabulary. Given here, it is kept (the hook then only checks that the dataset has
             as many classes).
         **kwargs: ``EncoderDecoder``'s arguments (``backbone``, ``decode_head``,

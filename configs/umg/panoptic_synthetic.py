@@ -1,0 +1,134 @@
+# Open-vocabulary panoptic segmentation on the synthetic world (docs/panoptic.md), small enough to
+# train on two CPU cores in minutes: a tiny UMG-CLIP (2 blocks, width 64), a one-layer pixel
+# decoder and a three-layer decoder, 64 px images. Trained on the SEEN classes only (the world's
+# panoptic_train.json has no star, heart or brick); evaluated on ALL 17 classes, with PQ on seen and
+# on held-out classes apart.
+#   python tools/make_synthetic_data.py data/synthetic
+#   bash tools/dist_train.sh configs/umg/panoptic_synthetic.py 2
+#   python tools/test.py configs/umg/panoptic_synthetic.py work_dirs/panoptic_synthetic/iter_1200.pth
+# A backbone/text tower pretrained on the same world (issue 5's pretraining) plugs in with
+#   --cfg-options clip_checkpoint=... is NOT enough (mmengine resolves variables at parse time):
+#   --cfg-options model.backbone.checkpoint=CKPT model.panoptic_head.classifier.text_encoder.checkpoint=CKPT
+_base_ = ['../_base_/models/umg_mask2former_panoptic.py', 'mmdet::_base_/default_runtime.py']
+
+# the world's folder: environment variable UMG_SYNTHETIC_ROOT (default data/synthetic)
+data_root = '{{$UMG_SYNTHETIC_ROOT:data/synthetic}}/'
+image_size = (64, 64)
+clip_checkpoint = None  # a UMG-CLIP checkpoint of the tiny model below (None: random weights)
+# the tiny UMG-CLIP of configs/umg/umg_pretrain_tiny_synthetic.py, so its checkpoints plug in
+tiny_clip = dict(
+    embed_dim=64,
+    vision_cfg=dict(image_size=64, layers=4, width=128, head_width=32, patch_size=8),
+    text_cfg=dict(context_length=32, vocab_size=49408, width=64, heads=2, layers=2))
+feat_channels = 32
+
+# the world's vocabularies/ (see docs/synthetic_world.md); held out of training: star, heart, brick
+things = ('circle', 'square', 'triangle', 'star', 'hexagon', 'ring', 'cross', 'heart', 'diamond',
+          'crescent')
+stuff = ('sky', 'grass', 'water', 'sand', 'brick', 'snow', 'wood')
+held_out = ('star', 'heart', 'brick')
+seen_things = tuple(c for c in things if c not in held_out)
+seen_stuff = tuple(c for c in stuff if c not in held_out)
+
+model = dict(
+    data_preprocessor=dict(pad_size_divisor=16),
+    vocabulary=dict(thing_classes=list(seen_things), stuff_classes=list(seen_stuff)),
+    backbone=dict(
+        _delete_=True, type='UMGCLIPBackbone', model_cfg=tiny_clip, checkpoint=clip_checkpoint,
+        out_type='dict', frozen_stages=-1, out_indices=(1, 1, 3, 3),
+        lora=dict(r=4, alpha=8, dropout=0., target_modules=('c_fc', 'c_proj')),
+        pyramid_channels=feat_channels),
+    panoptic_head=dict(
+        classifier=dict(text_encoder=dict(
+            _delete_=True, type='UMGCLIPTextEncoder', model_cfg=tiny_clip,
+            checkpoint=clip_checkpoint,
+            templates=['{}', 'a {}', 'a picture of a {}'])),
+        in_channels=[feat_channels] * 4,
+        feat_channels=feat_channels,
+        out_channels=feat_channels,
+        num_queries=20,
+        pixel_decoder=dict(
+            norm_cfg=dict(type='GN', num_groups=8),
+            encoder=dict(
+                num_layers=1,
+                layer_cfg=dict(
+                    self_attn_cfg=dict(embed_dims=feat_channels, num_heads=2, num_points=2),
+                    ffn_cfg=dict(embed_dims=feat_channels, feedforward_channels=64))),
+            positional_encoding=dict(num_feats=feat_channels // 2)),
+        positional_encoding=dict(num_feats=feat_channels // 2),
+        transformer_decoder=dict(
+            num_layers=3,
+            layer_cfg=dict(
+                self_attn_cfg=dict(embed_dims=feat_channels, num_heads=2),
+                cross_attn_cfg=dict(embed_dims=feat_channels, num_heads=2),
+                ffn_cfg=dict(embed_dims=feat_channels, feedforward_channels=64)))),
+    ensemble=dict(seen_classes=list(seen_things + seen_stuff)),
+    train_cfg=dict(num_points=1024))
+
+train_pipeline = [
+    dict(type='LoadImageFromFile', to_float32=True),
+    dict(type='LoadPanopticAnnotations', with_bbox=True, with_mask=True, with_seg=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='RandomResize', scale=image_size, ratio_range=(0.8, 1.25), keep_ratio=True),
+    dict(type='RandomCrop', crop_size=image_size, crop_type='absolute', recompute_bbox=True,
+         allow_negative_crop=True),
+    dict(type='PackDetInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=image_size, keep_ratio=True),
+    dict(type='LoadPanopticAnnotations', with_bbox=True, with_mask=True, with_seg=True),
+    dict(type='PackDetInputs',
+         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
+]
+train_dataloader = dict(
+    batch_size=8, num_workers=0, persistent_workers=False,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        type='CocoPanopticDataset', data_root=data_root,
+        ann_file='annotations/panoptic_train.json',
+        data_prefix=dict(img='images/train/', seg='annotations/panoptic_train/'),
+        metainfo=dict(classes=seen_things + seen_stuff, thing_classes=seen_things,
+                      stuff_classes=seen_stuff),
+        filter_cfg=dict(filter_empty_gt=True), pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=8, num_workers=0, persistent_workers=False, drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type='CocoPanopticDataset', data_root=data_root,
+        ann_file='annotations/panoptic_val.json',
+        data_prefix=dict(img='images/val/', seg='annotations/panoptic_val/'),
+        metainfo=dict(classes=things + stuff, thing_classes=things, stuff_classes=stuff),
+        test_mode=True, pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = [
+    dict(type='OpenVocabPanopticMetric', held_out_classes=list(held_out),
+         ann_file=data_root + 'annotations/panoptic_val.json',
+         seg_prefix=data_root + 'annotations/panoptic_val/', classwise=True, nproc=1),
+    dict(type='PanopticSemanticIoUMetric', iou_metrics=['mIoU']),
+]
+test_evaluator = val_evaluator
+
+custom_hooks = [dict(type='DatasetVocabularyHook')]
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05, eps=1e-8, betas=(0.9, 0.999)),
+    paramwise_cfg=dict(custom_keys={
+        'query_embed': dict(lr_mult=1.0, decay_mult=0.0),
+        'query_feat': dict(lr_mult=1.0, decay_mult=0.0),
+        'level_embed': dict(lr_mult=1.0, decay_mult=0.0)}, norm_decay_mult=0.0),
+    clip_grad=dict(max_norm=0.01, norm_type=2))
+max_iters = 1200
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
+    dict(type='MultiStepLR', by_epoch=False, begin=0, end=max_iters, milestones=[1000], gamma=0.1)
+]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=20, log_metric_by_epoch=False),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters, save_last=True))
+log_processor = dict(type='LogProcessor', window_size=20, by_epoch=False)
+# the backbone's global output and the unread pyramid level get no gradient
+find_unused_parameters = True

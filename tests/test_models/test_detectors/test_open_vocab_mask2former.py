@@ -1,0 +1,143 @@
+"""configs/umg/panoptic_coco.py builds (tiny backbone override), trains a step, predicts, and
+predicts over another vocabulary without retraining."""
+from pathlib import Path
+
+import pytest
+import torch
+from mmdet.evaluation.functional import INSTANCE_OFFSET
+from mmdet.registry import MODELS
+from mmdet.testing import demo_mm_inputs
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+import umg_mm  # noqa: F401  (registers the model)
+from umg_mm.models.utils import TINY_OPEN_CLIP_CFG as TINY
+
+CONFIG = Path(__file__).resolve().parents[3] / 'configs/umg/panoptic_coco.py'
+
+
+def tiny_coco_cfg():
+    """panoptic_coco.py with a tiny CLIP and a smaller head (same types, same wiring)."""
+    cfg = Config.fromfile(str(CONFIG))
+    model = cfg.model
+    model.data_preprocessor.batch_augments = None
+    model.backbone = dict(type='UMGCLIPBackbone', model_cfg=TINY, out_type='dict',
+                          out_indices=(0, 0, 1, 1), pyramid_channels=256,
+                          lora=dict(r=2, alpha=4, target_modules=('c_fc', 'c_proj')))
+    model.panoptic_head.classifier.text_encoder = dict(type='UMGCLIPTextEncoder', model_cfg=TINY,
+                                                       templates='single')
+    model.panoptic_head.num_queries = 10
+    model.panoptic_head.pixel_decoder.encoder.num_layers = 1
+    model.panoptic_head.transformer_decoder.num_layers = 3
+    model.train_cfg.num_points = 256
+    return cfg
+
+
+@pytest.fixture(scope='module')
+def model():
+    init_default_scope('mmdet')
+    torch.manual_seed(0)
+    return MODELS.build(tiny_coco_cfg().model)
+
+
+def batch(model, num_classes, training):
+    packed = demo_mm_inputs(batch_size=2, image_shapes=[(3, 64, 64), (3, 64, 48)],
+                            num_items=[3, 2], num_classes=num_classes, with_mask=True,
+                            with_semantic=True)
+    return model.data_preprocessor(packed, training=training)
+
+
+def test_config_builds_with_coco_vocabulary_and_mmdet_parts(model):
+    from mmcv.ops import MultiScaleDeformableAttention
+    from mmdet.models.seg_heads.panoptic_fusion_heads import MaskFormerFusionHead
+    assert type(model).__name__ == 'OpenVocabMask2Former'
+    assert (model.num_things_classes, model.num_stuff_classes) == (80, 53)
+    assert model.vocabulary.class_names[0] == 'person' and model.vocabulary.class_names[80] == \
+        'banner'
+    assert isinstance(model.panoptic_fusion_head, MaskFormerFusionHead)
+    assert model.panoptic_fusion_head.num_classes == 133
+    assert any(isinstance(m, MultiScaleDeformableAttention) for m in model.modules())
+    assert model.panoptic_head.loss_cls.class_weight == [1.0] * 133 + [0.1]
+    assert model.ensemble.seen_mask.all()  # COCO classes were seen
+
+
+def test_one_loss_step_trains_head_lora_and_neck_only(model):
+    model.train()
+    data = batch(model, 133, training=True)
+    losses = model.loss(data['inputs'], data['data_samples'])
+    assert {'loss_cls', 'loss_mask', 'loss_dice', 'd0.loss_cls'} <= set(losses)
+    total = sum(v for k, v in losses.items() if 'loss' in k)
+    assert torch.isfinite(total)
+    model.zero_grad()
+    total.backward()
+    grads = {n: p.grad for n, p in model.named_parameters()}
+    assert grads['panoptic_head.cls_embed.proj.weight'].abs().sum() > 0
+    assert grads['panoptic_head.cls_embed.void_embedding'].abs().sum() > 0
+    assert any(g is not None and g.abs().sum() > 0 for n, g in grads.items() if 'lora_' in n)
+    assert any(g is not None for n, g in grads.items() if 'pyramid' in n)
+    frozen = [n for n, p in model.named_parameters()
+              if n.startswith('backbone.visual') and 'lora_' not in n]
+    assert frozen and all(grads[n] is None for n in frozen)
+    assert all(grads[n] is None for n in grads if 'text_encoder' in n)
+
+
+def test_predict_gives_coco_panoptic_labels(model):
+    model.eval()
+    data = batch(model, 133, training=False)
+    with torch.no_grad():
+        results = model.predict(data['inputs'], data['data_samples'])
+    pan = results[0].pred_panoptic_seg.sem_seg
+    assert pan.shape == (1, 64, 64)
+    assert int((pan % INSTANCE_OFFSET).max()) <= 133
+
+
+def test_vocabulary_swap_predicts_over_the_new_classes(model):
+    model.eval()
+    fusion_cfg = model.panoptic_fusion_head.test_cfg
+    fusion_cfg.update(object_mask_thr=0., iou_thr=0., filter_low_score=False)
+    try:
+        model.set_vocabulary(['cat', 'circle'], ['sky'])
+        assert model.panoptic_fusion_head.num_classes == 3
+        assert model.ensemble.seen_mask.tolist() == [True, False, True]  # circle is not COCO
+        data = batch(model, 3, training=False)
+        with torch.no_grad():
+            feats = model.extract_feat(data['inputs'])
+            cls_scores, _ = model.panoptic_head(feats, data['data_samples'])
+            results = model.predict(data['inputs'], data['data_samples'])
+        assert cls_scores[-1].shape == (2, 10, 4)  # 3 classes + void
+        labels = torch.cat([(r.pred_panoptic_seg.sem_seg % INSTANCE_OFFSET).flatten()
+                            for r in results])
+        assert labels.max() <= 3 and (labels < 3).any()  # new classes (3 = void)
+    finally:
+        model.set_vocabulary('coco_panoptic_things_80', 'coco_panoptic_stuff_53')
+        fusion_cfg.update(object_mask_thr=0.8, iou_thr=0.8, filter_low_score=True)
+    assert model.panoptic_fusion_head.num_classes == 133
+
+
+def test_config_errors_name_the_fix():
+    init_default_scope('mmdet')
+    cfg = tiny_coco_cfg()
+    head = cfg.model.panoptic_head.copy()
+    head.update(num_things_classes=80)
+    with pytest.raises(ValueError, match='vocabulary'):
+        MODELS.build(head)
+    cfg.model.backbone.out_type = 'pyramid'
+    with pytest.raises(ValueError, match="out_type='dict'"):
+        MODELS.build(cfg.model)
+    cfg.model.backbone.out_type = 'dict'
+    cfg.model.vocabulary = 'coco_panoptic_133'
+    with pytest.raises(ValueError, match='thing_classes=..., stuff_classes=...'):
+        MODELS.build(cfg.model)
+
+
+def test_ade20k_config_changes_only_the_test_data_and_vocabulary_source():
+    coco = Config.fromfile(str(CONFIG))
+    ade = Config.fromfile(str(CONFIG.parent / 'panoptic_ade20k.py'))
+    assert ade.model == coco.model
+    dataset = ade.test_dataloader.dataset
+    assert dataset.type == 'ADE20KPanopticDataset'
+    assert dataset.metainfo.thing_classes.endswith('ade20k_panoptic_things.txt')
+    assert [e.type for e in ade.test_evaluator] == ['CocoPanopticMetric',
+                                                    'PanopticSemanticIoUMetric']
+    assert ade.custom_hooks == [dict(type='DatasetVocabularyHook')]  # ADE's own names
+    assert coco.custom_hooks == [dict(type='DatasetVocabularyHook', texts='coco_panoptic_133')]

@@ -1,0 +1,145 @@
+"""Open-vocabulary Mask2Former for panoptic segmentation (mmdet registry)."""
+from typing import Optional, Sequence, Tuple, Union
+
+from mmdet.models.detectors import Mask2Former
+from mmdet.registry import MODELS as MMDET_MODELS
+from mmdet.structures import SampleList
+from torch import Tensor
+
+from umg_mm.datasets.vocabulary import Vocabulary, load_vocabulary
+from umg_mm.registry import MODELS
+
+VocabularySpec = Union[str, Sequence, Vocabulary]
+
+
+@MMDET_MODELS.register_module()
+class OpenVocabMask2Former(Mask2Former):
+    """Mask2Former whose classes are a vocabulary of text, replaceable without retraining.
+
+    The parts are mmdet's and umg_mm's registered modules::
+
+        loss(images, samples)
+          └─ backbone(images)           UMGCLIPBackbone (frozen, optional LoRA) -> pyramid
+             └─ panoptic_head.loss      OpenVocabMask2FormerHead: mmdet's pixel decoder (mmcv's
+                                        MultiScaleDeformableAttention), transformer decoder,
+                                        Hungarian matcher and losses; queries scored against
+                                        the vocabulary's text embeddings + void
+
+        predict(images, samples)
+          ├─ backbone(images)           pyramid + dense joint-space embeddings ('dict' output)
+          ├─ panoptic_head.predict      (B, Q, K + 1) logits, (B, Q, H, W) mask logits
+          ├─ ensemble (optional)        VocabEnsemble: logits x mask-pooled dense embeddings
+          │                             classified by CLIP (alpha for seen, beta for unseen)
+          └─ panoptic_fusion_head       mmdet's MaskFormerFusionHead -> pred_panoptic_seg
+
+    Args:
+        backbone: backbone config; ``out_type='dict'`` (pyramid and dense outputs) when an
+            ``ensemble`` is used, ``'pyramid'`` otherwise.
+        panoptic_head: :class:`OpenVocabMask2FormerHead` config.
+        panoptic_fusion_head: mmdet fusion head config (``MaskFormerFusionHead``); its class
+            counts are filled in from the vocabulary.
+        vocabulary: ``dict(thing_classes=..., stuff_classes=...)``, each a benchmark vocabulary
+            name, a vocabulary file or a list of names. Labels are the things, then the stuff
+            (mmdet's panoptic convention). Replace it with :meth:`set_vocabulary` or, when a
+            dataset drives the run, with :class:`~umg_mm.engine.hooks.DatasetVocabularyHook`.
+        ensemble: :class:`~umg_mm.models.heads.VocabEnsemble` config, or ``None`` for the head's
+            scores alone.
+        neck, train_cfg, test_cfg, data_preprocessor, init_cfg: as mmdet's ``Mask2Former``.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 panoptic_head: dict,
+                 panoptic_fusion_head: dict,
+                 vocabulary: dict,
+                 ensemble: Optional[dict] = None,
+                 neck: Optional[dict] = None,
+                 train_cfg: Optional[dict] = None,
+                 test_cfg: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None):
+        if not isinstance(vocabulary, dict) or set(vocabulary) != {'thing_classes',
+                                                                  'stuff_classes'}:
+            raise ValueError(f'OpenVocabMask2Former vocabulary={vocabulary!r}; give '
+                             f'dict(thing_classes=..., stuff_classes=...), each a vocabulary name, '
+                             f'file or list of class names')
+        out_type = backbone.get('out_type')
+        if ensemble is not None and out_type != 'dict':
+            raise ValueError(f"the ensemble pools the backbone's dense embeddings: set the "
+                             f"backbone's out_type='dict' (got {out_type!r}) or ensemble=None")
+        panoptic_fusion_head = panoptic_fusion_head.copy()
+        panoptic_fusion_head.update(num_things_classes=1, num_stuff_classes=0)  # set below
+        super().__init__(backbone=backbone, neck=neck, panoptic_head=panoptic_head,
+                         panoptic_fusion_head=panoptic_fusion_head, train_cfg=train_cfg,
+                         test_cfg=test_cfg, data_preprocessor=data_preprocessor,
+                         init_cfg=init_cfg)
+        self.ensemble = MODELS.build(ensemble) if ensemble is not None else None
+        self.set_vocabulary(**vocabulary)
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        """The current vocabulary: things, then stuff."""
+        return self.panoptic_head.cls_embed.vocabulary
+
+    def set_vocabulary(self, thing_classes: VocabularySpec,
+                       stuff_classes: VocabularySpec) -> Vocabulary:
+        """Segment these classes from now on; nothing is retrained.
+
+        Args:
+            thing_classes: countable classes (instances are separated); labels ``0 .. T - 1``.
+            stuff_classes: amorphous classes; labels ``T .. T + S - 1``.
+
+        Returns:
+            The combined vocabulary.
+        """
+        things, stuff = load_vocabulary(thing_classes), load_vocabulary(stuff_classes)
+        vocabulary = self.panoptic_head.set_vocabulary(things, stuff)
+        for module in (self, self.panoptic_fusion_head):
+            module.num_things_classes = len(things)
+            module.num_stuff_classes = len(stuff)
+            module.num_classes = len(vocabulary)
+        if self.ensemble is not None:
+            self.ensemble.set_vocabulary(vocabulary)
+        return vocabulary
+
+    def _features(self, batch_inputs: Tensor) -> Tuple[Tuple[Tensor, ...], Optional[Tensor]]:
+        """Pyramid features for the head, and the dense embeddings when the backbone gives them.
+
+        Returns:
+            ``(feats, dense)``: the (neck's) pyramid levels ``(B, C_i, H_i, W_i)`` and ``dense``
+            ``(B, D, h, w)`` or ``None``.
+        """
+        out = self.backbone(batch_inputs)
+        feats, dense = (out['pyramid'], out['dense']) if isinstance(out, dict) else (out, None)
+        if self.with_neck:
+            feats = self.neck(feats)
+        return feats, dense
+
+    def extract_feat(self, batch_inputs: Tensor) -> Tuple[Tensor, ...]:
+        """The pyramid features the head reads (``(B, C_i, H_i, W_i)`` per level)."""
+        return self._features(batch_inputs)[0]
+
+    def predict(self,
+                batch_inputs: Tensor,
+                batch_data_samples: SampleList,
+                rescale: bool = True) -> SampleList:
+        """Panoptic (and, per ``test_cfg``, instance/semantic) predictions over the vocabulary.
+
+        Args:
+            batch_inputs: ``(B, 3, H, W)`` normalised images.
+            batch_data_samples: their ``DetDataSample``s (meta information).
+            rescale: rescale the results to the original image size.
+
+        Returns:
+            The data samples with ``pred_panoptic_seg`` (``sem_seg`` of shape ``(1, h, w)``: label
+            ``+ instance * INSTANCE_OFFSET``, ``num_classes`` for void) and, when enabled,
+            ``pred_instances`` / ``pred_sem_seg``.
+        """
+        feats, dense = self._features(batch_inputs)
+        mask_cls, mask_pred = self.panoptic_head.predict(feats, batch_data_samples)
+        if self.ensemble is not None:
+            mask_cls = self.ensemble(mask_cls, dense, mask_pred,
+                                     self.panoptic_head.cls_embed.class_embeddings())
+        results_list = self.panoptic_fusion_head.predict(
+            mask_cls, mask_pred, batch_data_samples, rescale=rescale)
+        return self.add_pred_to_datasample(batch_data_samples, results_list)
