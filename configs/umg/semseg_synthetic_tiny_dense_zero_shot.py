@@ -27,4 +27,6 @@ model = dict(
     decode_head=dict(type='DenseZeroShotHead'),
     test_cfg=dict(mode='whole'))
 custom_hooks = [dict(type='SemSegVocabularyHook')]
+train_dataloader = None  # training-free
+val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')

@@ -73,6 +73,10 @@ def _metric_cfgs(evaluator):
 def test_config_builds(path, world_cwd, monkeypatch):
     monkeypatch.chdir(world_cwd)
     cfg = Config.fromfile(path)
+    training = [cfg.get(k) is not None for k in ('train_dataloader', 'train_cfg', 'optim_wrapper')]
+    assert len(set(training)) == 1, (  # what mmengine's Runner requires
+        f'{path}: train_dataloader, train_cfg and optim_wrapper must be all set or all None, '
+        f'got {training}')
     if cfg.get('custom_imports'):
         import_modules_from_strings(**cfg.custom_imports)
     scope = cfg.get('default_scope', 'mmengine')
