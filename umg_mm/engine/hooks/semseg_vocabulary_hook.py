@@ -1,6 +1,5 @@
-"""Make an open-vocabulary segmentor predict over the classes of the dataset it is tested on."""
-from typing import Optional
-
+"""Make an open-vocabulary semantic segmentor predict over the classes of the dataset it is
+tested on."""
 from mmengine.hooks import Hook
 from mmengine.logging import MMLogger
 from mmengine.model import is_model_wrapper
@@ -64,7 +63,7 @@ class SemSegVocabularyHook(Hook):
                              f'model.train_vocabulary ({model.train_vocabulary.source}) has '
                              f'{len(model.train_vocabulary)}; set them to the same vocabulary')
 
-    def _set(self, runner, dataset, role: str) -> Optional[Vocabulary]:
+    def _set(self, runner, dataset, role: str) -> None:
         model = self._model(runner)
         vocabulary = dataset_vocabulary(dataset.metainfo, role)
         if model.test_vocabulary_pinned:
@@ -73,12 +72,11 @@ class SemSegVocabularyHook(Hook):
                                  f'{len(model.test_vocabulary)} classes but the {role} dataset '
                                  f'has {len(vocabulary)}; remove model.test_vocabulary to use '
                                  f"the dataset's, or give the dataset the same vocabulary")
-            return None
+            return
         model.set_test_vocabulary(vocabulary)
         MMLogger.get_current_instance().info(
             f'{role}: predicting over the dataset vocabulary ({len(vocabulary)} classes, '
             f'{vocabulary.source})')
-        return vocabulary
 
     def before_val(self, runner) -> None:
         self._set(runner, runner.val_loop.dataloader.dataset, 'val')
