@@ -1,5 +1,5 @@
-# Zero-shot transfer: the COCO-Stuff-171 segmentor tested on Pascal Context-459, whose vocabulary the
-# SemSegVocabularyHook hands to the model (no retraining).
+# Zero-shot transfer: the COCO-Stuff-171 segmentor tested on Pascal Context-459,
+# whose vocabulary the SemSegVocabularyHook hands to the model (no retraining).
 #   python tools/test.py configs/umg/semseg_umg-vitb16_coco-stuff171_to_pascal-context-459.py \
 #       work_dirs/semseg_umg-vitb16_coco-stuff171_640/best_mIoU_iter_*.pth
 _base_ = [

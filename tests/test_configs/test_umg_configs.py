@@ -5,9 +5,9 @@ Configs are found by listing the folder, so configs added later are covered too;
 skipped. The checks run in a temporary working folder holding a small synthetic world at
 ``data/synthetic`` (the synthetic recipes read its vocabulary files when their model is
 built); a metric that reads a missing annotation file under ``data/`` (mmdet's
-``CocoPanopticMetric``) is accepted. Weight files are treated like data: a ``checkpoint=`` that names a missing file is
-built without it (random weights), so the architecture is still checked. Configs whose model
-sections are identical share one model build.
+``CocoPanopticMetric``) is accepted. Weight files are treated like data: a ``checkpoint=``
+that names a missing file is built without it (random weights), so the architecture is still
+checked. Configs whose model sections are identical share one model build.
 """
 import glob
 import os.path as osp

@@ -1,5 +1,5 @@
 """mIoU with a breakdown over the classes seen in training and the others (held out)."""
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Sequence, Union
 
 import numpy as np
 from mmengine.logging import MMLogger
