@@ -180,4 +180,4 @@ def test_towers_from_one_checkpoint_reproduce_open_clip_zero_shot_logits(clip_an
         ours = torch.nn.functional.normalize(backbone(images)[0], dim=-1) @ \
             text.classifier(names).T
         theirs, _ = clip.get_logits(images, tokenizer([f'a photo of a {n}.' for n in names]))
-    torch.testing.assert_close(ours * clip.logit_scale.exp(), theirs, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(ours * text.logit_scale.exp(), theirs, rtol=1e-4, atol=1e-4)

@@ -101,6 +101,11 @@ class UMGCLIPTextEncoder(BaseModule):
         MMLogger.get_current_instance().info(
             f'UMGCLIPTextEncoder({self.model_name}, lora={lora}): {trainable_summary(self)}')
 
+    @property
+    def logit_scale(self) -> torch.nn.Parameter:
+        """open_clip's learned temperature (log scale), kept with the text tower."""
+        return self.clip.logit_scale
+
     # ------------------------------------------------------------------ weights
     def load_checkpoint(self, path: str, prefix: Optional[str] = None):
         """Load the text tower's weights from an open_clip or umg_mm checkpoint file."""
