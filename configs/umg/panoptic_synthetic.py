@@ -18,7 +18,7 @@ clip_checkpoint = None  # a UMG-CLIP checkpoint of the tiny model below (None: r
 # the tiny UMG-CLIP of configs/umg/umg_pretrain_tiny_synthetic.py, so its checkpoints plug in
 tiny_clip = dict(
     embed_dim=64,
-    vision_cfg=dict(image_size=64, layers=4, width=128, head_width=32, patch_size=8),
+    vision_cfg=dict(image_size=64, layers=3, width=96, head_width=32, patch_size=8),
     text_cfg=dict(context_length=32, vocab_size=49408, width=64, heads=2, layers=2))
 feat_channels = 32
 
@@ -35,7 +35,7 @@ model = dict(
     vocabulary=dict(thing_classes=list(seen_things), stuff_classes=list(seen_stuff)),
     backbone=dict(
         _delete_=True, type='UMGCLIPBackbone', model_cfg=tiny_clip, checkpoint=clip_checkpoint,
-        out_type='dict', frozen_stages=-1, out_indices=(1, 1, 3, 3),
+        out_type='dict', frozen_stages=-1, out_indices=(1, 1, 2, 2),
         lora=dict(r=4, alpha=8, dropout=0., target_modules=('c_fc', 'c_proj')),
         pyramid_channels=feat_channels),
     panoptic_head=dict(

@@ -64,5 +64,13 @@ def test_miou_of_panoptic_class_maps():
     out = m.compute_metrics(m.results)
     assert out['mIoU'] == pytest.approx(100 / 3, abs=0.01)  # IoU 1, 0, 0
     assert out['aAcc'] == pytest.approx(50.)
+    # after CocoPanopticMetric rewrote void to 0 in place: a bare thing label is void, not class 0
+    things = PanopticSemanticIoUMetric(iou_metrics=['mIoU'])
+    things.dataset_meta = dict(classes=('a', 'b', 'c'), thing_classes=('a', ))
+    rewritten = torch.tensor([[[0 + INSTANCE_OFFSET, 0, 1, 0, 2]]])
+    things.process({}, [dict(pred_panoptic_seg=dict(sem_seg=rewritten),
+                             gt_sem_seg=dict(sem_seg=gt))])
+    out = things.compute_metrics(things.results)
+    assert out['aAcc'] == pytest.approx(25.)  # only the first pixel is right
     with pytest.raises(KeyError, match='LoadPanopticAnnotations'):
         m.process({}, [dict(pred_panoptic_seg=dict(sem_seg=pred))])

@@ -46,7 +46,7 @@ class DatasetVocabularyHook(Hook):
             raise ValueError(f'DatasetVocabularyHook: the {loop} dataset lists classes '
                              f'{classes} which are not thing_classes followed by stuff_classes '
                              f'({things} + {stuff}); panoptic labels need things first')
-        texts = [names for names in load_vocabulary(classes).synonyms]
+        texts = list(load_vocabulary(classes).synonyms)
         if self.texts is not None:
             if len(self.texts) != len(classes):
                 raise ValueError(f'DatasetVocabularyHook texts={self.texts.source!r} has '
