@@ -4,8 +4,9 @@ from .schema import PROBLEM_KINDS, SCHEMA_VERSION, Problem, validate_record
 from .umg_dataset import UMGDataset
 from .umg_webdataset import UMGWebDataset
 from .vocabulary import Vocabulary, list_vocabularies, load_vocabulary
+from .vocabulary_seg_dataset import VocabularySegDataset
 
 __all__ = [
     'PROBLEM_KINDS', 'SCHEMA_VERSION', 'Problem', 'UMGDataset', 'UMGWebDataset', 'Vocabulary',
-    'list_vocabularies', 'load_vocabulary', 'validate_record'
+    'VocabularySegDataset', 'list_vocabularies', 'load_vocabulary', 'validate_record'
 ]

@@ -3,7 +3,8 @@ of 16-bit label maps (ADE20K-847, Pascal Context-459) that mmseg's ``LoadAnnotat
 
 Geometric and colour augmentation reuse mmdet's transforms (``Resize``, ``RandomFlip``,
 ``RandomCrop``, ``Pad``, ``PhotoMetricDistortion``, ``FilterAnnotations``), which keep the UMG
-instances aligned (see :class:`LoadUMGAnnotations`).
+instances aligned (see :class:`LoadUMGAnnotations`). :class:`LoadWideSegAnnotations` reads
+16-bit semantic label maps (ADE20K-847, Pascal Context-459) for mmseg pipelines.
 """
 from .formatting import PackUMGInputs
 from .loading import LoadUMGAnnotations, LoadUMGImage

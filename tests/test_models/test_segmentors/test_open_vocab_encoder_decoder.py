@@ -1,0 +1,131 @@
+"""OpenVocabEncoderDecoder with the Mask2Former text-classifier head: train on one vocabulary,
+predict over another (whole and sliding-window), text embedded once per vocabulary."""
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config, ConfigDict
+from mmengine.registry import init_default_scope
+from mmengine.structures import PixelData
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+
+import umg_mm  # noqa: F401
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+TRAIN_VOCAB = ['circle', 'square', 'sky', 'grass']
+NEW_VOCAB = ['heart', 'star, pentagram', 'brick', 'water', 'snow']
+
+
+def build_segmentor(ensemble=True):
+    """The synthetic recipe's segmentor (tiny CLIP, random weights) over TRAIN_VOCAB."""
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/umg/semseg_synthetic_tiny.py')).model
+    cfg.train_vocabulary = TRAIN_VOCAB
+    cfg.decode_head.ensemble = dict(cfg.decode_head.ensemble, seen_classes=TRAIN_VOCAB) \
+        if ensemble else None
+    cfg.decode_head.num_queries = 4
+    cfg.decode_head.train_cfg.num_points = 64
+    torch.manual_seed(0)
+    model = MODELS.build(cfg)
+    model.init_weights()
+    return model
+
+
+def samples(num=2, size=32, num_classes=len(TRAIN_VOCAB)):
+    out = []
+    for i in range(num):
+        labels = torch.randint(0, num_classes, (1, size, size))
+        labels[:, :4] = 255  # an ignored band
+        meta = dict(img_shape=(size, size), pad_shape=(size, size), ori_shape=(size, size))
+        out.append(SegDataSample(gt_sem_seg=PixelData(data=labels), metainfo=meta))
+    return out
+
+
+@pytest.fixture(scope='module')
+def model():
+    return build_segmentor()
+
+
+def test_loss_trains_head_not_tower(model):
+    model.train()
+    losses = model.loss(torch.randn(2, 3, 32, 32), samples())
+    total = sum(v for k, v in losses.items() if 'loss' in k)
+    assert torch.isfinite(total)
+    assert model.decode_head.loss_cls.class_weight == [1.0] * 4 + [0.1]
+    assert model.num_classes == 4 and model.out_channels == 4
+    model.zero_grad()
+    total.backward()
+    assert model.decode_head.cls_embed.proj.weight.grad.abs().sum() > 0
+    assert model.backbone.visual.conv1.weight.grad is None  # frozen tower
+    assert all(p.grad is None for p in model.text_encoder.parameters())
+
+
+def test_predict_over_a_new_vocabulary(model):
+    model.eval()
+    model.set_test_vocabulary(NEW_VOCAB)
+    with torch.no_grad():
+        results = model.predict(torch.randn(2, 3, 32, 32), samples())
+    assert results[0].seg_logits.data.shape == (5, 32, 32)
+    assert results[0].pred_sem_seg.data.max() < 5
+    assert model.out_channels == 5
+    # training switches back to the training vocabulary
+    model.train()
+    model.loss(torch.randn(1, 3, 32, 32), samples(1))
+    assert model.decode_head.num_classes == 4
+
+
+@pytest.mark.parametrize('ensemble', [True, False])
+def test_vocabulary_order_permutes_the_scores(ensemble):
+    """Swapping the vocabulary is a pure relabelling: a permuted vocabulary permutes the
+    score maps (with and without the CLIP ensemble, whose seen classes follow the names)."""
+    model = build_segmentor(ensemble).eval()
+    inputs = torch.randn(1, 3, 32, 32)
+    order = [3, 0, 4, 1, 2]
+    with torch.no_grad():
+        model.set_test_vocabulary(NEW_VOCAB + ['circle'])
+        first = model.predict(inputs, samples(1))[0].seg_logits.data
+        model.set_test_vocabulary([NEW_VOCAB[i] for i in order] + ['circle'])
+        second = model.predict(inputs, samples(1))[0].seg_logits.data
+    torch.testing.assert_close(second[:5], first[order], rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(second[5], first[5], rtol=1e-4, atol=1e-5)
+
+
+def test_slide_inference_over_a_new_vocabulary(model):
+    model.eval()
+    model.set_test_vocabulary(NEW_VOCAB)
+    model.test_cfg = ConfigDict(mode='slide', crop_size=(32, 32), stride=(16, 16))
+    try:
+        meta = dict(img_shape=(48, 64), pad_shape=(48, 64), ori_shape=(48, 64))
+        with torch.no_grad():
+            result = model.predict(torch.randn(1, 3, 48, 64),
+                                   [SegDataSample(metainfo=meta)])[0]
+    finally:
+        model.test_cfg = ConfigDict(mode='whole')
+    assert result.seg_logits.data.shape == (5, 48, 64)
+    assert result.pred_sem_seg.data.shape == (1, 48, 64)
+
+
+def test_each_vocabulary_is_embedded_once(model, monkeypatch):
+    model.eval()
+    calls = []
+    encode = model.text_encoder.encode_text
+    monkeypatch.setattr(model.text_encoder, 'encode_text',
+                        lambda texts, **kw: calls.append(len(texts)) or encode(texts, **kw))
+    model.set_test_vocabulary(['red thing', 'blue thing', 'green thing'])
+    with torch.no_grad():
+        for _ in range(3):
+            model.predict(torch.randn(1, 3, 32, 32), samples(1))
+    assert len(calls) == 1  # the head's classifier and the ensemble share the cached embeddings
+
+
+def test_errors_name_the_fix():
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/umg/semseg_synthetic_tiny.py')).model
+    cfg.train_vocabulary = None
+    with pytest.raises(ValueError, match='train_vocabulary'):
+        MODELS.build(cfg)
+    cfg.train_vocabulary = TRAIN_VOCAB
+    cfg.decode_head.num_classes = 4
+    with pytest.raises(ValueError, match='remove num_classes'):
+        MODELS.build(cfg)

@@ -1,0 +1,146 @@
+"""mmseg's EncoderDecoder over a training vocabulary and a swappable test vocabulary."""
+from typing import List, Optional, Sequence, Union
+
+from mmseg.models.segmentors import EncoderDecoder
+from mmseg.registry import MODELS
+from mmseg.utils import ConfigType, OptSampleList, SampleList
+from torch import Tensor
+
+from umg_mm.datasets.vocabulary import Vocabulary, load_vocabulary
+
+VocabularySpec = Union[str, Sequence, Vocabulary]
+
+
+@MODELS.register_module()
+class OpenVocabEncoderDecoder(EncoderDecoder):
+    """Open-vocabulary encoder-decoder: train on one vocabulary, test on any.
+
+    The layout of mmseg's ``EncoderDecoder`` with a text encoder, as ``MultimodalEncoderDecoder``:
+
+    * ``backbone``: ``UMGCLIPBackbone`` with ``out_type='dict'``, frozen (optionally LoRA):
+      ``{'pyramid': multi-level features for the head, 'dense': (B, D, h, w) joint-space
+      embeddings for the zero-shot ensemble, 'global': (B, D)}``;
+    * ``text_encoder``: ``UMGCLIPTextEncoder``, frozen; it embeds each vocabulary once (cached)
+      and is handed to the head, whose classifier uses it. The towers keep the names
+      ``backbone`` and ``text_encoder``, so a umg_mm pretraining checkpoint (or the output of
+      ``tools/convert_open_clip.py to-umg``) loads with ``load_from`` or ``tools/test.py``.
+    * ``decode_head``: a head with ``set_vocabulary`` whose classifier is the text embedding of
+      the current vocabulary: ``OpenVocabMask2FormerSegHead`` (trained) or
+      ``DenseZeroShotHead`` (training-free).
+
+    The head classifies over ``train_vocabulary`` in :meth:`loss` and over ``test_vocabulary``
+    in :meth:`predict` and :meth:`_forward`; ``num_classes`` and ``out_channels`` follow the
+    vocabulary in use, so mmseg's whole and sliding-window inference work unchanged.
+
+    1. ``loss``: the head classifies over the training vocabulary.
+
+    .. code:: text
+
+     loss(): use train_vocabulary -> EncoderDecoder.loss()
+     EncoderDecoder.loss(): extract_feat() -> decode_head.loss()
+
+    2. ``predict``: the head classifies over the test vocabulary.
+
+    .. code:: text
+
+     predict(): use test_vocabulary -> EncoderDecoder.predict()
+     EncoderDecoder.predict(): inference() -> postprocess_result()
+     inference(): whole_inference() / slide_inference()
+     whole_inference() / slide_inference(): encode_decode()
+     encode_decode(): extract_feat() -> decode_head.predict()
+
+    3. ``_forward``: ``extract_feat() -> decode_head.forward()`` over the test vocabulary.
+
+    Args:
+        text_encoder: config of the ``UMGCLIPTextEncoder``, passed to the head as
+            ``text_encoder``.
+        train_vocabulary: the classes of the training label maps, in label order (a shipped
+            name such as ``'coco_stuff_171'``, a vocabulary file or a list). ``None`` for a
+            model that is never trained (``DenseZeroShotHead``).
+        test_vocabulary: the classes predicted at test time. ``None`` (the default): the
+            training vocabulary until ``SemSegVocabularyHook`` sets the evaluated dataset's
+            vocabulary. Given here, it is kept (the hook then only checks that the dataset has
+            as many classes).
+        **kwargs: ``EncoderDecoder``'s arguments (``backbone``, ``decode_head``,
+            ``data_preprocessor``, ``train_cfg``, ``test_cfg``, ...).
+    """
+
+    def __init__(self,
+                 text_encoder: ConfigType,
+                 train_vocabulary: Optional[VocabularySpec] = None,
+                 test_vocabulary: Optional[VocabularySpec] = None,
+                 **kwargs):
+        if train_vocabulary is None and test_vocabulary is None:
+            raise ValueError('OpenVocabEncoderDecoder needs train_vocabulary (the classes of '
+                             'the training label maps) or, for a training-free model, '
+                             'test_vocabulary')
+        self.train_vocabulary = None if train_vocabulary is None \
+            else load_vocabulary(train_vocabulary)
+        self.test_vocabulary_pinned = test_vocabulary is not None
+        self.test_vocabulary = load_vocabulary(test_vocabulary) if test_vocabulary is not None \
+            else self.train_vocabulary
+        self._text_encoder_cfg = text_encoder
+        super().__init__(**kwargs)
+
+    def _init_decode_head(self, decode_head: ConfigType) -> None:
+        """Build the text encoder, then the head over the training (else the test) vocabulary."""
+        self.text_encoder = MODELS.build(self._text_encoder_cfg)
+        decode_head = dict(decode_head, text_encoder=self.text_encoder)
+        decode_head.setdefault('vocabulary', self.train_vocabulary or self.test_vocabulary)
+        self.decode_head = MODELS.build(decode_head)
+        if not hasattr(self.decode_head, 'set_vocabulary'):
+            raise TypeError(f'{type(self.decode_head).__name__} has no set_vocabulary(); '
+                            f'OpenVocabEncoderDecoder needs an open-vocabulary head such as '
+                            f'OpenVocabMask2FormerSegHead or DenseZeroShotHead')
+        self.align_corners = self.decode_head.align_corners
+
+    @property
+    def num_classes(self) -> int:
+        """Classes of the vocabulary the head uses now."""
+        return self.decode_head.num_classes
+
+    @property
+    def out_channels(self) -> int:
+        """Output channels of the head: the classes of its current vocabulary."""
+        return self.decode_head.out_channels
+
+    def set_test_vocabulary(self, vocabulary: VocabularySpec) -> Vocabulary:
+        """Predict over ``vocabulary`` from now on (no retraining).
+
+        Args:
+            vocabulary: a shipped name, a vocabulary file, or a list of class names.
+
+        Returns:
+            The loaded :class:`Vocabulary`.
+        """
+        self.test_vocabulary = load_vocabulary(vocabulary)
+        return self.test_vocabulary
+
+    def encode_decode(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
+        """Scores ``(B, K, H, W)`` at the size of ``inputs`` (whole image or one window).
+
+        The heads read the output size from ``batch_input_shape``, set here: mmseg's
+        sliding-window inference changes ``img_shape`` to the window's but keeps the image's
+        ``pad_shape``.
+        """
+        batch_img_metas = [dict(meta, batch_input_shape=tuple(inputs.shape[-2:]))
+                           for meta in batch_img_metas]
+        return super().encode_decode(inputs, batch_img_metas)
+
+    def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
+        """Losses of the head over the training vocabulary (see ``EncoderDecoder.loss``)."""
+        if self.train_vocabulary is None:
+            raise RuntimeError('this OpenVocabEncoderDecoder has no train_vocabulary; set '
+                               'model.train_vocabulary to the classes of the training labels')
+        self.decode_head.set_vocabulary(self.train_vocabulary)
+        return super().loss(inputs, data_samples)
+
+    def predict(self, inputs: Tensor, data_samples: OptSampleList = None) -> SampleList:
+        """Segment over the test vocabulary (see ``EncoderDecoder.predict``)."""
+        self.decode_head.set_vocabulary(self.test_vocabulary)
+        return super().predict(inputs, data_samples)
+
+    def _forward(self, inputs: Tensor, data_samples: OptSampleList = None):
+        """The head's raw outputs over the test vocabulary (``mode='tensor'``)."""
+        self.decode_head.set_vocabulary(self.test_vocabulary)
+        return super()._forward(inputs, data_samples)
