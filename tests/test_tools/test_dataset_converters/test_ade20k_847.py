@@ -5,6 +5,7 @@ import pickle
 import cv2
 import numpy as np
 import pytest
+from mmengine.registry import DefaultScope
 
 WALL, SKY, PERSON, LAMP = 2978, 2421, 5, 300  # ADE indices (objectnames[k - 1])
 
@@ -74,12 +75,12 @@ def test_resizes_to_the_benchmark_short_side_and_reads_in_mmseg(ade, tmp_path, l
     load_tool('dataset_converters/ade20k_847.py').main([str(ade), str(out),
                                                         '--max-short-side', '10'])
     assert not (out / 'annotations' / 'training').exists()
-    dataset = BaseSegDataset(
-        data_root=str(out), data_prefix=dict(img_path='images/validation',
-                                             seg_map_path='annotations/validation'),
-        img_suffix='.jpg', seg_map_suffix='.png', metainfo=dict(classes=('wall', 'sky')),
-        pipeline=[dict(type='mmseg.LoadImageFromFile'),
-                  dict(type='mmseg.LoadWideSegAnnotations')])
+    with DefaultScope.overwrite_default_scope('mmseg'):  # as an mmseg config's runner does
+        dataset = BaseSegDataset(
+            data_root=str(out), data_prefix=dict(img_path='images/validation',
+                                                 seg_map_path='annotations/validation'),
+            img_suffix='.jpg', seg_map_suffix='.png', metainfo=dict(classes=('wall', 'sky')),
+            pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadWideSegAnnotations')])
     item = dataset[0]
     assert item['img'].shape == (15, 10, 3)
     assert item['gt_seg_map'].shape == (15, 10) and item['gt_seg_map'].dtype == np.uint16
