@@ -3,16 +3,16 @@
 1. **Resuming with torch >= 2.6.** ``torch.load`` defaults to ``weights_only=True`` and refuses
    the Python objects that mmengine stores in its own checkpoints (the message hub's
    ``HistoryBuffer``, numpy arrays and scalars in the log history). :func:`apply` allow-lists
-   exactly those classes with ``torch.serialization.add_safe_globals``; every other global is
-   still refused, so loading an untrusted checkpoint stays safe. ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``
-   (which turns the check off for every load) is not needed.
+   exactly those classes with ``torch.serialization.add_safe_globals`` (and, for the
+   ``getattr(HistoryBuffer, 'min')`` that pickle writes, a ``getattr`` restricted to those
+   methods); every other global is still refused, so loading an untrusted checkpoint stays safe.
+   ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` (which turns the check off for every load) is not needed.
 2. **Distributed training on a CPU-only host.** mmengine's ``init_dist('pytorch')`` calls
    ``torch.cuda.set_device`` whatever the backend, and the Runner wraps the model in DDP with
    ``device_ids=[LOCAL_RANK]``, which DDP refuses for CPU modules. :func:`setup_cpu_distributed`
    starts the ``gloo`` process group itself (the Runner then skips ``init_dist``) and makes the
    Runner build DDP with ``device_ids=None``. On a host with CUDA it does nothing: nccl and one
    GPU per rank, as mmengine does it.
-
 3. **Shutting down.** :func:`shutdown_distributed` destroys the process groups once a run is over
    (a gloo group left to the interpreter's exit can abort the process after the work is done).
 
