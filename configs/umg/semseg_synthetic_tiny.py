@@ -13,7 +13,8 @@
 # text_encoder.*: a umg_mm pretraining checkpoint, or tools/convert_open_clip.py to-umg of an
 # open_clip file); image-level only vs all three granularities in docs/semantic_segmentation.md.
 _base_ = [
-    '../_base_/datasets/umg_synthetic_semseg.py', 'mmseg::_base_/default_runtime.py'
+    '../_base_/models/umg_ov_mask2former_vitb16.py', '../_base_/datasets/umg_synthetic_semseg.py',
+    'mmseg::_base_/default_runtime.py'
 ]
 custom_imports = dict(imports=['umg_mm'], allow_failed_imports=False)
 
@@ -27,85 +28,38 @@ train_vocabulary = 'data/synthetic/vocabularies/seen.txt'
 feat_channels = 64
 crop_size = (64, 64)
 
+# the base model (ViT-B/16, 256 channels, 100 queries) shrunk: only what differs is set here
+attn = dict(embed_dims=feat_channels, num_heads=4)
+ffn = dict(embed_dims=feat_channels, feedforward_channels=128)
 model = dict(
-    type='OpenVocabEncoderDecoder',
     train_vocabulary=train_vocabulary,
-    data_preprocessor=dict(
-        type='SegDataPreProcessor',
-        # CLIP's normalisation, in 0-255 pixel units
-        mean=[122.771, 116.746, 104.094], std=[68.501, 66.632, 70.323],
-        bgr_to_rgb=True, pad_val=0, seg_pad_val=255, size=crop_size,
-        test_cfg=dict(size_divisor=8)),  # a multiple of the patch size
-    text_encoder=dict(type='UMGCLIPTextEncoder', model_cfg=clip_model_cfg,
+    data_preprocessor=dict(size=crop_size,
+                           test_cfg=dict(size_divisor=8)),  # a multiple of the patch size
+    text_encoder=dict(_delete_=True, type='UMGCLIPTextEncoder', model_cfg=clip_model_cfg,
                       templates=text_templates),
     backbone=dict(
+        _delete_=True,
         type='UMGCLIPBackbone', model_cfg=clip_model_cfg,
         out_type='dict', frozen_stages=-1, out_indices=(0, 1, 2, 2),
         pyramid_neck=dict(type='Feature2Pyramid', rescales=(4, 2, 1, 0.5),
                           norm_cfg=dict(type='BN')),
         pyramid_channels=feat_channels),
     decode_head=dict(
-        type='OpenVocabMask2FormerSegHead',
-        classifier=dict(type='OpenVocabClassifier'),
-        ensemble=dict(type='VocabEnsemble', alpha=0.4, beta=0.8, seen_classes=train_vocabulary,
-                      clip_logit_scale=100.),
-        void_weight=0.1,
+        ensemble=dict(seen_classes=train_vocabulary, clip_logit_scale=100.),
         in_channels=[feat_channels] * 4,
         strides=[2, 4, 8, 16],
         feat_channels=feat_channels,
         out_channels=feat_channels,
         num_queries=16,
-        num_transformer_feat_level=3,
-        align_corners=False,
         pixel_decoder=dict(
-            type='mmdet.MSDeformAttnPixelDecoder',
-            num_outs=3,
-            norm_cfg=dict(type='GN', num_groups=8),
-            act_cfg=dict(type='ReLU'),
-            encoder=dict(
-                num_layers=1,
-                layer_cfg=dict(
-                    self_attn_cfg=dict(embed_dims=feat_channels, num_heads=4, num_levels=3,
-                                       num_points=4, im2col_step=64, dropout=0.0,
-                                       batch_first=True, norm_cfg=None, init_cfg=None),
-                    ffn_cfg=dict(embed_dims=feat_channels, feedforward_channels=128, num_fcs=2,
-                                 ffn_drop=0.0, act_cfg=dict(type='ReLU', inplace=True))),
-                init_cfg=None),
-            positional_encoding=dict(num_feats=feat_channels // 2, normalize=True),
-            init_cfg=None),
-        enforce_decoder_input_project=False,
-        positional_encoding=dict(num_feats=feat_channels // 2, normalize=True),
+            norm_cfg=dict(num_groups=8),
+            encoder=dict(num_layers=1, layer_cfg=dict(self_attn_cfg=attn, ffn_cfg=ffn)),
+            positional_encoding=dict(num_feats=feat_channels // 2)),
+        positional_encoding=dict(num_feats=feat_channels // 2),
         transformer_decoder=dict(
-            return_intermediate=True,
             num_layers=3,
-            layer_cfg=dict(
-                self_attn_cfg=dict(embed_dims=feat_channels, num_heads=4, attn_drop=0.0,
-                                   proj_drop=0.0, dropout_layer=None, batch_first=True),
-                cross_attn_cfg=dict(embed_dims=feat_channels, num_heads=4, attn_drop=0.0,
-                                    proj_drop=0.0, dropout_layer=None, batch_first=True),
-                ffn_cfg=dict(embed_dims=feat_channels, feedforward_channels=128, num_fcs=2,
-                             act_cfg=dict(type='ReLU', inplace=True), ffn_drop=0.0,
-                             dropout_layer=None, add_identity=True)),
-            init_cfg=None),
-        loss_cls=dict(type='mmdet.CrossEntropyLoss', use_sigmoid=False, loss_weight=2.0,
-                      reduction='mean'),  # class_weight follows the vocabulary
-        loss_mask=dict(type='mmdet.CrossEntropyLoss', use_sigmoid=True, reduction='mean',
-                       loss_weight=5.0),
-        loss_dice=dict(type='mmdet.DiceLoss', use_sigmoid=True, activate=True, reduction='mean',
-                       naive_dice=True, eps=1.0, loss_weight=5.0),
-        train_cfg=dict(
-            num_points=784, oversample_ratio=3.0, importance_sample_ratio=0.75,
-            assigner=dict(
-                type='mmdet.HungarianAssigner',
-                match_costs=[
-                    dict(type='mmdet.ClassificationCost', weight=2.0),
-                    dict(type='mmdet.CrossEntropyLossCost', weight=5.0, use_sigmoid=True),
-                    dict(type='mmdet.DiceCost', weight=5.0, pred_act=True, eps=1.0)
-                ]),
-            sampler=dict(type='mmdet.MaskPseudoSampler'))),
-    train_cfg=dict(),
-    test_cfg=dict(mode='whole'))
-custom_hooks = [dict(type='SemSegVocabularyHook')]
+            layer_cfg=dict(self_attn_cfg=attn, cross_attn_cfg=attn, ffn_cfg=ffn)),
+        train_cfg=dict(num_points=784)))
 
 optim_wrapper = dict(
     type='OptimWrapper',
