@@ -333,3 +333,12 @@ def test_lora_on_attention_survives_mmengine_init_weights():
     attn_grads = [p.grad for name, p in model.named_parameters()
                   if 'attn' in name and 'lora_B' in name]
     assert attn_grads and all(g is not None and g.abs().sum() > 0 for g in attn_grads)
+
+
+def test_dense_map_is_contiguous():
+    """Compiled ops downstream (mmcv's RoIAlign) index their input as contiguous memory."""
+    from umg_mm.models.backbones import UMGCLIPBackbone
+    from umg_mm.models.utils import TINY_OPEN_CLIP_CFG
+    backbone = UMGCLIPBackbone(model_cfg=TINY_OPEN_CLIP_CFG, out_type='dense')
+    dense, = backbone(torch.randn(1, 3, 32, 48))
+    assert dense.is_contiguous()

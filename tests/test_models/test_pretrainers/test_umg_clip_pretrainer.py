@@ -167,6 +167,17 @@ def test_region_pooling_is_roi_align_and_mask_pooling_weights_by_coverage():
                          aligned=True).mean(dim=(2, 3))
     assert torch.allclose(pooled, expected, atol=1e-5)
     assert pool_regions(dense, [torch.zeros(0, 4)] * 2, model.roi_align).shape == (0, 3)
+    # a strided view, as the backbone's tokens transposed into a map (mmcv's op alone reads it
+    # wrongly), pools like its contiguous copy, and the gradient reaches the tokens
+    tokens = torch.randn(2, 16, 3, requires_grad=True)
+    strided = tokens.transpose(1, 2).reshape(2, 3, 4, 4)
+    assert not strided.is_contiguous()
+    pooled = pool_regions(strided, boxes, model.roi_align)
+    expected = roi_align(strided.detach().contiguous(), rois, output_size=2, spatial_scale=1 / 8,
+                         sampling_ratio=2, aligned=True).mean(dim=(2, 3))
+    assert torch.allclose(pooled, expected, atol=1e-5)
+    pooled.sum().backward()
+    assert tokens.grad.abs().sum() > 0
 
     dense = torch.tensor([[[[1., 2.], [3., 4.]]]])  # (1, 1, 2, 2), patch 2 -> 4x4 px
     mask = torch.zeros(1, 4, 4, dtype=torch.bool)

@@ -352,7 +352,8 @@ class UMGCLIPBackbone(BaseModule):
             x = block.attn(y, y, y, need_weights=False)[0].reshape(batch, length, channels)
             x = block.ls_1(x)
         dense = self._to_joint(x[:, self.num_prefix_tokens:])
-        return dense.transpose(1, 2).reshape(dense.shape[0], -1, *grid)
+        # contiguous: compiled ops (mmcv's RoIAlign among them) assume it
+        return dense.transpose(1, 2).reshape(dense.shape[0], -1, *grid).contiguous()
 
     def _pyramid(self, by_index: Dict[int, torch.Tensor], grid) -> Tuple[torch.Tensor, ...]:
         maps = []

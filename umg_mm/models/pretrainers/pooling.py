@@ -11,7 +11,7 @@ def pool_regions(dense: torch.Tensor, boxes: Sequence[torch.Tensor],
     """Region embeddings by mmcv's RoIAlign on the dense map, averaged over the output bins.
 
     Args:
-        dense: ``(B, D, h, w)`` patch embeddings of the padded batch.
+        dense: ``(B, D, h, w)`` patch embeddings of the padded batch (any memory layout).
         boxes: per image ``(R_i, 4)`` absolute ``x1, y1, x2, y2`` in input pixels;
             ``roi_align.spatial_scale`` maps them onto the patch grid (``1 / patch_size``).
         roi_align: an ``mmcv.ops.RoIAlign``.
@@ -24,7 +24,10 @@ def pool_regions(dense: torch.Tensor, boxes: Sequence[torch.Tensor],
     rois = torch.cat(rois).to(dense) if rois else dense.new_zeros((0, 5))
     if rois.shape[0] == 0:
         return dense.new_zeros((0, dense.shape[1]))
-    return roi_align(dense, rois).mean(dim=(2, 3))
+    # mmcv's RoIAlign indexes its input as if it were contiguous: on a strided view (such as a
+    # (B, L, D) token tensor transposed into a map) its forward reads the wrong elements while
+    # its backward scatters into the right ones, so nothing can be learnt through it
+    return roi_align(dense.contiguous(), rois).mean(dim=(2, 3))
 
 
 def mask_coverage(masks: torch.Tensor, grid: Tuple[int, int], patch_size: int) -> torch.Tensor:
