@@ -8,13 +8,14 @@ VocabularySpec = Union[str, Sequence, Vocabulary]
 
 
 def resolve_vocabulary(spec: Optional[VocabularySpec],
-                       default: Optional[Vocabulary]) -> Vocabulary:
+                       default: Optional[VocabularySpec]) -> Vocabulary:
     """The vocabulary to predict over.
 
     Args:
         spec: a list of class names, a vocabulary file, a shipped benchmark name (see
             :func:`~umg_mm.datasets.vocabulary.load_vocabulary`), or ``None`` for ``default``.
-        default: the model's own vocabulary (from its config), or ``None`` if it has none.
+        default: the model's own vocabulary (from its config; loaded only when ``spec`` is
+            ``None``), or ``None`` if it has none.
 
     Raises:
         ValueError: the vocabulary is empty, or none is given and the model has none.
@@ -23,7 +24,7 @@ def resolve_vocabulary(spec: Optional[VocabularySpec],
         if default is None:
             raise ValueError('the model has no vocabulary of its own; pass vocabulary=[...] '
                              '(class names, a vocabulary file or a benchmark name)')
-        return default
+        return load_vocabulary(default)
     if (isinstance(spec, str) and not spec.strip()) or \
             (not isinstance(spec, (str, Vocabulary)) and len(spec) == 0):
         raise ValueError(f'the vocabulary is empty ({spec!r}); give at least one class name, '

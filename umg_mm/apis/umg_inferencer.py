@@ -118,8 +118,9 @@ class UMGInferencer(BaseInferencer):
         """The vocabulary the config gives the model: used when a call names none."""
         model = self.model
         if isinstance(model, UMGCLIPPretrainer):
-            spec = model.test_cfg.get('vocabulary')
-            return dict(vocabulary=None if spec is None else load_vocabulary(spec),
+            # loaded when a call needs it: its file may be absent where only other vocabularies
+            # are used
+            return dict(vocabulary=model.test_cfg.get('vocabulary'),
                         templates=model.test_cfg.get('templates'))
         if isinstance(model, OpenVocabEncoderDecoder):
             return dict(vocabulary=model.test_vocabulary)
