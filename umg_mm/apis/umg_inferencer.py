@@ -242,6 +242,8 @@ class UMGInferencer(BaseInferencer):
                             out['visualization'].append(picture)
                     if progress is not None:
                         progress.update()
+        if progress is not None:
+            progress.file.write('\n')
         if task == 'retrieval':
             out['similarity'] = np.array([p['scores'] for p in out['predictions']],
                                          dtype=np.float32).reshape(len(images), len(texts))
