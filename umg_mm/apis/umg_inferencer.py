@@ -1,6 +1,7 @@
 """The umg_mm inferencer: one image (or many) in, open-vocabulary predictions out."""
 import copy
 import os.path as osp
+import sys
 from typing import List, Optional, Sequence, Union
 
 import numpy as np
@@ -214,7 +215,7 @@ class UMGInferencer(BaseInferencer):
             raise ValueError(f'batch_size={batch_size}; give 1 or more')
         names = input_names(images)
         out = dict(task=task, predictions=[], data_samples=[], visualization=[], pictures=[])
-        progress = ProgressBar(len(images)) if self.show_progress else None
+        progress = ProgressBar(len(images), file=sys.stdout) if self.show_progress else None
         with DefaultScope.overwrite_default_scope(self.scope), torch.no_grad():
             classes = self._set_vocabulary(task, vocabulary, stuff, templates)
             text_embeddings = None
