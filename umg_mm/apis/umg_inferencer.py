@@ -17,7 +17,6 @@ from mmengine.utils import ProgressBar
 from mmseg.structures import SegDataSample
 
 from umg_mm.datasets.vocabulary import Vocabulary, load_vocabulary
-from umg_mm.models.detectors import OpenVocabMask2Former
 from umg_mm.models.pretrainers import UMGCLIPPretrainer
 from umg_mm.models.segmentors import OpenVocabEncoderDecoder
 from . import results as R
@@ -214,7 +213,7 @@ class UMGInferencer(BaseInferencer):
         if batch_size < 1:
             raise ValueError(f'batch_size={batch_size}; give 1 or more')
         names = input_names(images)
-        out = dict(task=task, predictions=[], data_samples=[], visualization=[], pictures=[])
+        samples, predictions, pictures, written = [], [], [], []
         progress = ProgressBar(len(images), file=sys.stdout) if self.show_progress else None
         with DefaultScope.overwrite_default_scope(self.scope), torch.no_grad():
             classes = self._set_vocabulary(task, vocabulary, stuff, templates)
@@ -222,44 +221,45 @@ class UMGInferencer(BaseInferencer):
             if task == 'retrieval':
                 classes = list(texts)
                 text_embeddings = self.model.text_encoder.encode_text(texts, normalize=True)
-            out['classes'] = classes
             for start in range(0, len(images), batch_size):
                 chunk = range(start, min(start + batch_size, len(images)))
-                data = self.collate_fn([self._prepare(images[i], i, boxes) for i in chunk])
-                for i, output in zip(chunk, self.model.test_step(data)):
-                    sample, prediction = self._convert(task, output, classes, topk,
-                                                       text_embeddings)
-                    out['data_samples'].append(sample)
-                    out['predictions'].append(prediction)
-                    if out_dir is not None or return_vis:
-                        image = load_image(images[i], i)['img'] if isinstance(images[i], str) \
-                            else images[i]
-                        picture = self.visualize_one(task, image, sample, prediction, classes)
+                prepared = [self._prepare(images[i], i, boxes) for i in chunk]
+                outputs = self.model.test_step(self.collate_fn([data for data, _ in prepared]))
+                converted = [self._convert(task, output, classes, topk, text_embeddings)
+                             for output in outputs]
+                samples.extend(sample for sample, _ in converted)
+                predictions.extend(prediction for _, prediction in converted)
+                if out_dir is not None or return_vis:
+                    drawn = self.visualize([image for _, image in prepared], converted, task,
+                                           classes)
+                    for i, picture in zip(chunk, drawn):
                         if out_dir is not None:
-                            path = osp.join(out_dir, f'{names[i]}.png')
-                            write_picture(path, picture)
-                            out['pictures'].append(path)
-                        if return_vis:
-                            out['visualization'].append(picture)
-                    if progress is not None:
+                            written.append(osp.join(out_dir, f'{names[i]}.png'))
+                            write_picture(written[-1], picture)
+                    pictures.extend(drawn if return_vis else [])
+                if progress is not None:
+                    for _ in chunk:
                         progress.update()
         if progress is not None:
             progress.file.write('\n')
-        if task == 'retrieval':
-            out['similarity'] = np.array([p['scores'] for p in out['predictions']],
-                                         dtype=np.float32).reshape(len(images), len(texts))
-        return out
+        return self.postprocess(task, classes, samples, predictions, pictures, written)
 
-    def _prepare(self, image: ImageInput, index: int, boxes) -> dict:
-        """Read, resize and pack one image; attach its boxes (region task), rescaled."""
-        data = self.pipeline(load_image(image, index))
+    def _prepare(self, image: ImageInput, index: int, boxes):
+        """Read, resize and pack one image; attach its boxes (region task), rescaled.
+
+        Returns:
+            The packed ``dict(inputs, data_samples)`` and the image as read (BGR).
+        """
+        results = load_image(image, index)
+        original = results['img']
+        data = self.pipeline(results)
         if boxes is not None:
             scale_w, scale_h = data['data_samples'].metainfo.get('scale_factor', (1., 1.))
             scale = torch.tensor([scale_w, scale_h, scale_w, scale_h], dtype=torch.float32)
             data['data_samples'].gt_instances = InstanceData(
                 bboxes=torch.from_numpy(boxes[index]) * scale)
             data['data_samples'].set_metainfo(dict(input_boxes=boxes[index]))
-        return data
+        return data, original
 
     def _convert(self, task: str, output, classes: List[str], topk: int, text_embeddings):
         """The data sample to return and the plain prediction of one image."""
@@ -285,36 +285,50 @@ class UMGInferencer(BaseInferencer):
         return output, R.panoptic_result(output.pred_panoptic_seg.sem_seg, classes,
                                          self.model.num_things_classes)
 
-    # ------------------------------------------------------------------ pictures
-    def visualize_one(self, task: str, image: np.ndarray, sample, prediction: dict,
-                      classes: List[str]) -> np.ndarray:
-        """The picture of one prediction: ``(H, W, 3)`` BGR, the input image's size."""
-        if task == 'semantic':
-            return draw_semantic(image, sample, classes)
-        if task == 'panoptic' and not prediction['segments']:
-            return image.copy()  # all void (mmdet's visualiser needs a segment)
-        if task in ('panoptic', 'region'):
-            return draw_detection(image, sample, classes)
-        if task == 'classification':
-            lines = [f'{n}: {s:.2f}' for n, s in zip(prediction['names'], prediction['scores'])]
-        else:
-            order = np.argsort(prediction['scores'])[::-1][:5]
-            lines = [f'{classes[i]}: {prediction["scores"][i]:.2f}' for i in order]
-        return draw_text_lines(image, lines)
+    # ------------------------------------------------------------------ outputs
+    def visualize(self, images: List[np.ndarray], preds: list, task: str,
+                  classes: List[str]) -> List[np.ndarray]:
+        """Pictures of predictions.
 
-    def visualize(self, inputs: list, preds: list, **kwargs) -> List[np.ndarray]:
-        """Pictures of ``__call__``'s ``data_samples`` and ``predictions`` for ``inputs``
-        (``kwargs``: ``task``, ``classes``, as ``__call__`` returned them)."""
-        task, classes = kwargs['task'], kwargs['classes']
-        samples, predictions = preds
-        return [self.visualize_one(task, load_image(image, i)['img'], sample, prediction,
-                                   classes)
-                for i, (image, sample, prediction) in enumerate(zip(inputs, samples,
-                                                                    predictions))]
+        Args:
+            images: the input images, ``(H, W, 3)`` BGR.
+            preds: per image ``(data sample, plain prediction)``.
+            task: the task predicted.
+            classes: the class names in label order (the texts for retrieval).
 
-    def postprocess(self, preds, visualization, return_datasample=False, **kwargs) -> dict:
-        """``__call__`` returns the final results itself; kept for mmengine's interface."""
-        return dict(predictions=preds, visualization=visualization)
+        Returns:
+            Per image an ``(H, W, 3)`` BGR picture of the input's size: masks with class names
+            (semantic, panoptic), boxes with class names (region), the best classes or texts
+            with their scores (classification, retrieval).
+        """
+        pictures = []
+        for image, (sample, prediction) in zip(images, preds):
+            if task == 'semantic':
+                pictures.append(draw_semantic(image, sample, classes))
+            elif task == 'panoptic' and not prediction['segments']:
+                pictures.append(image.copy())  # all void (mmdet's visualiser needs a segment)
+            elif task in ('panoptic', 'region'):
+                pictures.append(draw_detection(image, sample, classes))
+            else:
+                order = np.argsort(prediction['scores'])[::-1][:5] if task == 'retrieval' \
+                    else range(len(prediction['labels']))
+                names = [classes[i] for i in order] if task == 'retrieval' \
+                    else prediction['names']
+                scores = [prediction['scores'][i] for i in order]
+                pictures.append(draw_text_lines(
+                    image, [f'{name}: {score:.2f}' for name, score in zip(names, scores)]))
+        return pictures
+
+    def postprocess(self, task: str, classes: List[str], samples: list, predictions: List[dict],
+                    pictures: List[np.ndarray], written: List[str]) -> dict:
+        """The result of a call (see :meth:`__call__`)."""
+        out = dict(task=task, classes=classes, predictions=predictions, data_samples=samples,
+                   visualization=pictures, pictures=written)
+        if task == 'retrieval':
+            out['similarity'] = np.array([p['scores'] for p in predictions],
+                                         dtype=np.float32).reshape(len(predictions),
+                                                                   len(classes))
+        return out
 
 
 def _pretrainer_semantic(output) -> SegDataSample:
