@@ -48,7 +48,7 @@ def check_task(model: nn.Module, task: str) -> str:
     if task not in TASKS:
         raise ValueError(f'task={task!r} is unknown; the tasks are {list(TASKS)}')
     if task not in tasks:
-        raise ValueError(f'a {type(model).__name__} cannot do task={task!r}; it supports '
+        raise ValueError(f'{type(model).__name__} cannot do task={task!r}; it supports '
                          f'{list(tasks)}. Use a config whose model does {task!r} ('
                          + ', '.join(f'{t.__name__}: {list(ts)}' for t, ts in MODEL_TASKS.items())
                          + ')')
