@@ -238,3 +238,21 @@ def test_argument_errors(inferencers, images):
         inferencers['panoptic'](images[0], vocabulary=VOCAB, stuff='road,sky')
     with pytest.raises(ValueError, match='stuff=... splits a panoptic vocabulary'):
         inferencers['semantic'](images[0], vocabulary=VOCAB, stuff='sky')
+
+
+def test_templates_and_panoptic_vocabulary_dict(inferencers, images):
+    pretrainer = inferencers['pretrainer']
+    plain = pretrainer(images[0], vocabulary=VOCAB, templates=['{}'])['predictions'][0]
+    photo = pretrainer(images[0], vocabulary=VOCAB,
+                       templates=['a photo of a {}.'])['predictions'][0]
+    assert not np.allclose(plain['class_scores'], photo['class_scores'])
+    image = pretrainer(images[0], task='retrieval', texts=VOCAB)['predictions'][0]['scores']
+    # the template '{}' is the bare name: the scores are the retrieval scores of the names
+    np.testing.assert_allclose(plain['class_scores'], image, atol=1e-5)
+    with pytest.raises(ValueError, match='takes its templates from its config'):
+        inferencers['semantic'](images[0], vocabulary=VOCAB, templates=['{}'])
+
+    out = inferencers['panoptic'](images[0], vocabulary=dict(thing_classes=['star'],
+                                                              stuff_classes=['sky', 'water']))
+    assert out['classes'] == ['star', 'sky', 'water']
+    assert all(s['isthing'] == (s['name'] == 'star') for s in out['predictions'][0]['segments'])
