@@ -195,6 +195,11 @@ def test_missing_checkpoint_and_config(tmp_path):
         UMGInferencer(tiny_config('semantic'), missing, device='cpu')
     with pytest.raises(FileNotFoundError, match='config file .*none.py.* does not exist'):
         UMGInferencer(str(tmp_path / 'none.py'), device='cpu')
+    foreign = tmp_path / 'foreign.pth'
+    torch.save({'state_dict': {'classifier.weight': torch.zeros(2, 2)}}, foreign)
+    with pytest.raises(ValueError, match=r"holds none of the weights of the "
+                                         r"OpenVocabEncoderDecoder .*\['classifier'\]"):
+        UMGInferencer(tiny_config('semantic'), str(foreign), device='cpu')
 
 
 def test_empty_vocabulary(inferencers, images, tmp_path):

@@ -1,6 +1,7 @@
 """The umg_mm inferencer: one image (or many) in, open-vocabulary predictions out."""
 import copy
 import os.path as osp
+import re
 import sys
 from typing import List, Optional, Sequence, Union
 
@@ -89,6 +90,7 @@ class UMGInferencer(BaseInferencer):
                                     f'that tools/train.py wrote (work_dirs/<config>/iter_N.pth)')
         scope = scope or cfg.get('default_scope') or 'mmengine'
         init_default_scope(scope)
+        self._weights = weights
         super().__init__(cfg, weights, device, scope, show_progress)
         self.tasks = supported_tasks(self.model)
         self._defaults = self._model_vocabulary()
@@ -104,6 +106,20 @@ class UMGInferencer(BaseInferencer):
                            'test_pipeline; the inferencer resizes and packs images with it')
         return Compose([step for step in copy.deepcopy(pipeline)
                         if step['type'].split('.')[-1] not in LOADING_TRANSFORMS])
+
+    def _load_weights_to_model(self, model, checkpoint, cfg) -> None:
+        """mmengine's loading (missing and unexpected keys are warned about), after checking that
+        the checkpoint holds weights of this model at all."""
+        if checkpoint is not None:
+            state = checkpoint.get('state_dict', checkpoint)
+            keys = {re.sub(r'^module\.', '', key) for key in state}
+            if not keys & set(model.state_dict()):
+                raise ValueError(
+                    f'checkpoint {self._weights!r} holds none of the weights of the '
+                    f'{type(model).__name__} that the config builds (its keys start with '
+                    f'{sorted({k.split(".")[0] for k in keys})[:5]}); is it the checkpoint of '
+                    f'this config?')
+        super()._load_weights_to_model(model, checkpoint, cfg)
 
     def _init_collate(self, cfg):
         """The config's ``test_dataloader.collate_fn``, else mmengine's ``pseudo_collate``."""
