@@ -70,6 +70,10 @@ class UMGInferencer(BaseInferencer):
         scope: the registry scope; default: the config's ``default_scope`` (mmengine's root
             for the pretraining configs).
         show_progress: show a progress bar over the images.
+
+    Attributes:
+        model: the built model, weights loaded, in eval mode.
+        tasks: the tasks it supports, the default first.
     """
 
     def __init__(self,
