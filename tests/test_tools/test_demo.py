@@ -82,3 +82,19 @@ def test_errors(demo, ckpt, tmp_path):
         demo.main([str(tmp_path / 'nope.png'), *common, '--checkpoint', ckpt, '--json',
                    str(tmp_path / 'r.json')])
     assert not (tmp_path / 'r.json').exists()  # nothing written by a failed run
+
+
+def test_region_boxes_on_every_image_of_a_folder(demo, tmp_path):
+    ckpt = str(make_checkpoint('pretrainer', tmp_path / 'clip.pth'))
+    write_images(tmp_path / 'images', 2)
+    demo.main([str(tmp_path / 'images'), '--config', str(ROOT / CONFIGS['pretrainer']),
+               '--checkpoint', ckpt, '--task', 'region', '--vocab', 'circle,sky',
+               '--boxes', '0,0,20,20', '10,5,60,40', '--out-dir', str(tmp_path / 'vis'),
+               '--device', 'cpu'])
+    results = json.loads((tmp_path / 'vis/results.json').read_text())
+    assert results['classes'] == ['circle', 'sky']
+    for record in results['images']:
+        assert record['boxes'] == [[0, 0, 20, 20], [10, 5, 60, 40]]
+        assert set(record['names']) <= {'circle', 'sky'} and len(record['names']) == 2
+    with pytest.raises(ValueError, match="--boxes '1,2,3': give each box as X1,Y1,X2,Y2"):
+        demo.parse_boxes(['1,2,3'])
