@@ -1,14 +1,17 @@
 """Test (and evaluate) a checkpoint with a config's test loop and metrics.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--show-dir DIR] [--out FILE.pkl]
-        [--cfg-options k=v ...]
+        [--metrics-out FILE.json] [--cfg-options k=v ...]
     bash tools/dist_test.sh CONFIG CHECKPOINT NGPUS [args...]
 """
 import argparse
+import math
 import os.path as osp
 
 import umg_mm  # noqa: F401  (registers components, applies torch compatibility fixes)
+from mmengine.dist import is_main_process
 from mmengine.evaluator import DumpResults
+from umg_mm.utils.atomic_io import write_json_atomic
 from umg_mm.utils.compat import shutdown_distributed
 from umg_mm.utils.launch import add_common_args, build_runner, enable_visualization, load_config
 
@@ -18,6 +21,8 @@ def parse_args():
     add_common_args(parser)
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--out', help='dump predictions to this pickle file')
+    parser.add_argument('--metrics-out',
+                        help='also write the metrics (name: value) to this JSON file')
     parser.add_argument('--show', action='store_true', help='show predictions in a window')
     parser.add_argument('--show-dir', help='write pictures of the predictions here')
     parser.add_argument('--wait-time', type=float, default=2, help='seconds each shown picture stays')
@@ -37,8 +42,18 @@ def main():
         if not args.out.endswith(('.pkl', '.pickle')):
             raise ValueError(f'--out must name a .pkl or .pickle file, got {args.out}')
         runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
-    runner.test()
+    metrics = runner.test()
+    if args.metrics_out and is_main_process():
+        write_json_atomic(args.metrics_out, {k: _plain(v) for k, v in metrics.items()}, indent=1)
     shutdown_distributed()
+
+
+def _plain(value):
+    """A metric value as JSON: numbers as floats, NaN as None, arrays as lists."""
+    value = value.tolist() if hasattr(value, 'tolist') else value
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
 
 
 if __name__ == '__main__':

@@ -23,16 +23,15 @@ tiny_clip = dict(
 feat_channels = 32
 
 # the world's vocabularies/ (see docs/synthetic_world.md); held out of training: star, heart, brick
-things = ('circle', 'square', 'triangle', 'star', 'hexagon', 'ring', 'cross', 'heart', 'diamond',
-          'crescent')
-stuff = ('sky', 'grass', 'water', 'sand', 'brick', 'snow', 'wood')
-held_out = ('star', 'heart', 'brick')
-seen_things = tuple(c for c in things if c not in held_out)
-seen_stuff = tuple(c for c in stuff if c not in held_out)
+# the classes: the world's vocabulary files, so that one config serves any held-out split
+# (python tools/make_synthetic_data.py ... --held-out-things a,b --held-out-stuff c)
+vocabularies = data_root + 'vocabularies/'
+seen_classes = vocabularies + 'seen.txt'
 
 model = dict(
     data_preprocessor=dict(pad_size_divisor=16),
-    vocabulary=dict(thing_classes=list(seen_things), stuff_classes=list(seen_stuff)),
+    vocabulary=dict(thing_classes=vocabularies + 'seen_things.txt',
+                    stuff_classes=vocabularies + 'seen_stuff.txt'),
     backbone=dict(
         _delete_=True, type='UMGCLIPBackbone', model_cfg=tiny_clip, checkpoint=clip_checkpoint,
         out_type='dict', frozen_stages=-1, out_indices=(1, 1, 2, 2),
@@ -62,7 +61,7 @@ model = dict(
                 self_attn_cfg=dict(embed_dims=feat_channels, num_heads=2),
                 cross_attn_cfg=dict(embed_dims=feat_channels, num_heads=2),
                 ffn_cfg=dict(embed_dims=feat_channels, feedforward_channels=64)))),
-    ensemble=dict(seen_classes=list(seen_things + seen_stuff)),
+    ensemble=dict(seen_classes=seen_classes),
     train_cfg=dict(num_points=1024))
 
 train_pipeline = [
@@ -85,24 +84,24 @@ train_dataloader = dict(
     batch_size=8, num_workers=0, persistent_workers=False,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
-        type='CocoPanopticDataset', data_root=data_root,
+        type='VocabularyCocoPanopticDataset', data_root=data_root,
         ann_file='annotations/panoptic_train.json',
         data_prefix=dict(img='images/train/', seg='annotations/panoptic_train/'),
-        metainfo=dict(classes=seen_things + seen_stuff, thing_classes=seen_things,
-                      stuff_classes=seen_stuff),
+        thing_classes=vocabularies + 'seen_things.txt',
+        stuff_classes=vocabularies + 'seen_stuff.txt',
         filter_cfg=dict(filter_empty_gt=True), pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=8, num_workers=0, persistent_workers=False, drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type='CocoPanopticDataset', data_root=data_root,
+        type='VocabularyCocoPanopticDataset', data_root=data_root,
         ann_file='annotations/panoptic_val.json',
         data_prefix=dict(img='images/val/', seg='annotations/panoptic_val/'),
-        metainfo=dict(classes=things + stuff, thing_classes=things, stuff_classes=stuff),
+        thing_classes=vocabularies + 'things.txt', stuff_classes=vocabularies + 'stuff.txt',
         test_mode=True, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = [
-    dict(type='OpenVocabPanopticMetric', held_out_classes=list(held_out),
+    dict(type='OpenVocabPanopticMetric', held_out_classes=vocabularies + 'held_out.txt',
          ann_file=data_root + 'annotations/panoptic_val.json',
          seg_prefix=data_root + 'annotations/panoptic_val/', classwise=True, nproc=1),
     dict(type='PanopticSemanticIoUMetric', iou_metrics=['mIoU']),

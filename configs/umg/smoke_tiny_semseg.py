@@ -8,7 +8,7 @@
 _base_ = ['mmseg::_base_/default_runtime.py']
 custom_imports = dict(imports=['umg_mm'], allow_failed_imports=False)
 
-data_root = 'data/synthetic'
+data_root = '{{$UMG_SYNTHETIC_ROOT:data/synthetic}}'
 # the synthetic world's vocabularies/all.txt (things, then stuff)
 classes = ('circle', 'square', 'triangle', 'star', 'hexagon', 'ring', 'cross', 'heart', 'diamond',
            'crescent', 'sky', 'grass', 'water', 'sand', 'brick', 'snow', 'wood')

@@ -33,7 +33,7 @@ def test_breakdown_over_seen_and_unseen():
     iou = {'sky': 1.0, 'star': 1 / 3, 'grass': 2 / 3, 'brick': 0.0}
     assert results['mIoU'] == pytest.approx(100 * np.mean(list(iou.values())), abs=0.01)
     assert results['mIoU_seen'] == pytest.approx(100 * (1 + 2 / 3) / 2, abs=0.01)
-    assert results['mIoU_unseen'] == pytest.approx(100 * (1 / 3) / 2, abs=0.01)
+    assert results['mIoU_held_out'] == pytest.approx(100 * (1 / 3) / 2, abs=0.01)
 
 
 def test_classes_absent_everywhere_are_left_out_and_empty_subsets_are_nan():
@@ -42,7 +42,7 @@ def test_classes_absent_everywhere_are_left_out_and_empty_subsets_are_nan():
     metric.process([], [_sample([[0, 0], [1, 1]], [[0, 0], [1, 1]])])  # 'c' nowhere
     results = metric.compute_metrics(metric.results)
     assert results['mIoU_seen'] == 100.0
-    assert math.isnan(results['mIoU_unseen'])
+    assert math.isnan(results['mIoU_held_out'])
 
 
 def test_needs_miou():

@@ -37,7 +37,7 @@ def test_train_then_test_with_a_new_vocabulary(cwd):
     log = _run([sys.executable, str(ROOT / 'tools/train.py'), CONFIG, '--work-dir', 'work',
                 '--cfg-options', *SHORT], cwd)
     assert 'val: predicting over the dataset vocabulary (17 classes' in log
-    assert 'mIoU_unseen' in log
+    assert 'mIoU_held_out' in log
 
     (cwd / 'new.txt').write_text('red shape\nblue shape\nsky, heaven\nlawn\nsea, water\n')
     log = _run([sys.executable, str(ROOT / 'tools/test.py'), CONFIG, 'work/iter_2.pth',

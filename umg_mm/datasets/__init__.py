@@ -4,9 +4,11 @@ from .schema import PROBLEM_KINDS, SCHEMA_VERSION, Problem, validate_record
 from .umg_dataset import UMGDataset
 from .umg_webdataset import UMGWebDataset
 from .vocabulary import Vocabulary, list_vocabularies, load_vocabulary
+from .vocabulary_coco_panoptic_dataset import VocabularyCocoPanopticDataset
 from .vocabulary_seg_dataset import VocabularySegDataset
 
 __all__ = [
     'PROBLEM_KINDS', 'SCHEMA_VERSION', 'Problem', 'UMGDataset', 'UMGWebDataset', 'Vocabulary',
-    'VocabularySegDataset', 'list_vocabularies', 'load_vocabulary', 'validate_record'
+    'VocabularyCocoPanopticDataset', 'VocabularySegDataset', 'list_vocabularies', 'load_vocabulary',
+    'validate_record'
 ]

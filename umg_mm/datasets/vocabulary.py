@@ -19,7 +19,7 @@ import logging
 import os
 import os.path as osp
 from dataclasses import dataclass
-from typing import List, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 from mmengine.logging import print_log
 
@@ -74,8 +74,9 @@ def _check(synonyms: Sequence[Tuple[str, ...]], source: str, lines: Sequence[int
         display_seen.setdefault(names[0], line)
 
 
-def read_vocabulary_file(path: str) -> Vocabulary:
-    """Read a vocabulary file (format in the module docstring)."""
+def _read_entries(path: str) -> Tuple[List[Tuple[str, ...]], List[int]]:
+    """The synonym tuples of a vocabulary file and their line numbers (blank/comment lines
+    skipped), unchecked."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'vocabulary file {path!r} does not exist')
     synonyms, lines = [], []
@@ -86,8 +87,28 @@ def read_vocabulary_file(path: str) -> Vocabulary:
                 continue
             synonyms.append(_split_synonyms(line))
             lines.append(number)
+    return synonyms, lines
+
+
+def read_vocabulary_file(path: str) -> Vocabulary:
+    """Read a vocabulary file (format in the module docstring)."""
+    synonyms, lines = _read_entries(path)
     _check(synonyms, path, lines)
     return Vocabulary(tuple(synonyms), source=path)
+
+
+def load_held_out_names(spec: Optional[Union[str, Sequence, Vocabulary]]) -> Tuple[str, ...]:
+    """Display names of a list of held-out classes, which may be empty.
+
+    A world or benchmark with nothing held out is normal, so ``None``, an empty list and a file
+    with no class lines (``vocabularies/held_out.txt`` of a fully supervised synthetic world) give
+    ``()``; anything else is read by :func:`load_vocabulary`, with its checks.
+    """
+    if spec is None or (not isinstance(spec, (str, Vocabulary)) and len(spec) == 0):
+        return ()
+    if isinstance(spec, str) and osp.isfile(spec) and not _read_entries(spec)[0]:
+        return ()
+    return tuple(load_vocabulary(spec).class_names)
 
 
 def load_vocabulary(spec: Union[str, Sequence, Vocabulary]) -> Vocabulary:

@@ -34,7 +34,7 @@ class OpenVocabIoUMetric(IoUMetric):
     """mmseg's ``IoUMetric`` plus mIoU over seen and over held-out (unseen) classes.
 
     Everything ``IoUMetric`` reports is kept (``aAcc``, ``mIoU``, the per-class table); two keys
-    are added: ``mIoU_seen`` and ``mIoU_unseen``, the mean IoU (in %) over the evaluated classes
+    are added: ``mIoU_seen`` and ``mIoU_held_out``, the mean IoU (in %) over the evaluated classes
     that are / are not in ``seen_classes`` (by name, see :func:`seen_class_mask`), each over the
     classes present in the ground truth or the predictions, as ``mIoU`` is (mmseg gives absent
     classes NaN IoU and averages with ``nanmean``). A subset that is empty gives NaN.
@@ -54,14 +54,14 @@ class OpenVocabIoUMetric(IoUMetric):
         self.seen_vocabulary = load_vocabulary(seen_classes)
 
     def compute_metrics(self, results: List[tuple]) -> Dict[str, float]:
-        """Compute ``IoUMetric``'s metrics and the seen / unseen mIoU.
+        """Compute ``IoUMetric``'s metrics and the seen / held-out mIoU.
 
         Args:
             results: per image, ``(area_intersect, area_union, area_pred, area_label)``, each
                 ``(num_classes,)``.
 
         Returns:
-            ``IoUMetric``'s dict with ``mIoU_seen`` and ``mIoU_unseen`` added.
+            ``IoUMetric``'s dict with ``mIoU_seen`` and ``mIoU_held_out`` added.
         """
         metrics = super().compute_metrics(results)
         if self.format_only:
@@ -76,12 +76,12 @@ class OpenVocabIoUMetric(IoUMetric):
             raise ValueError(f'the dataset names {len(seen)} classes but the results have '
                              f'{len(iou)}; the dataset metainfo "vocabulary" and "classes" '
                              f'must list the same classes')
-        for key, subset in (('mIoU_seen', seen), ('mIoU_unseen', ~seen)):
+        for key, subset in (('mIoU_seen', seen), ('mIoU_held_out', ~seen)):
             values = iou[subset]
             present = values[~np.isnan(values)]
             metrics[key] = float(np.round(present.mean() * 100, 2)) if len(present) else \
                 float('nan')
         MMLogger.get_current_instance().info(
             f'mIoU over {int(seen.sum())} seen classes: {metrics["mIoU_seen"]}, over '
-            f'{int((~seen).sum())} unseen classes: {metrics["mIoU_unseen"]}')
+            f'{int((~seen).sum())} held-out classes: {metrics["mIoU_held_out"]}')
         return metrics

@@ -5,7 +5,7 @@ from typing import Dict, Sequence, Union
 from mmdet.evaluation.metrics import CocoPanopticMetric
 from panopticapi.evaluation import PQStat
 
-from umg_mm.datasets.vocabulary import Vocabulary, load_vocabulary
+from umg_mm.datasets.vocabulary import Vocabulary, load_held_out_names
 from umg_mm.registry import METRICS
 
 
@@ -35,7 +35,7 @@ class OpenVocabPanopticMetric(CocoPanopticMetric):
                              'statistics; remove outfile_prefix/format_only (use '
                              'CocoPanopticMetric to write result files)')
         super().__init__(**kwargs)
-        self.held_out = load_vocabulary(held_out_classes).class_names
+        self.held_out = load_held_out_names(held_out_classes)
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
         """The parent's metrics, plus PQ/SQ/RQ on seen and on held-out classes (in %)."""

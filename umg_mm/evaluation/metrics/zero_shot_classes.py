@@ -3,7 +3,7 @@ from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from umg_mm.datasets.vocabulary import Vocabulary, load_vocabulary
+from umg_mm.datasets.vocabulary import Vocabulary, load_held_out_names, load_vocabulary
 
 VocabularySpec = Union[str, Sequence[str], Vocabulary]
 
@@ -16,7 +16,7 @@ class ClassSplit:
         vocabulary: the vocabulary the model scores (``test_cfg.vocabulary``): a file, a shipped
             name or a list.
         held_out: class names (file or list) held out of some training stage (the synthetic
-            world's ``vocabularies/held_out.txt``); ``None``: no split.
+            world's ``vocabularies/held_out.txt``); ``None`` or an empty list: no split.
     """
 
     def __init__(self, vocabulary: VocabularySpec, held_out: Optional[VocabularySpec] = None):
@@ -27,13 +27,13 @@ class ClassSplit:
             for name in synonyms:
                 self.index.setdefault(name, label)
         self.held_out = np.zeros(len(self.names), dtype=bool)
-        self.has_split = held_out is not None
-        if held_out is not None:
-            for name in load_vocabulary(held_out).class_names:
-                if name not in self.index:
-                    raise ValueError(f'held-out class {name!r} is not in the evaluation '
-                                     f'vocabulary {vocab.source} ({len(self.names)} classes)')
-                self.held_out[self.index[name]] = True
+        held_out_names = load_held_out_names(held_out)
+        self.has_split = bool(held_out_names)
+        for name in held_out_names:
+            if name not in self.index:
+                raise ValueError(f'held-out class {name!r} is not in the evaluation '
+                                 f'vocabulary {vocab.source} ({len(self.names)} classes)')
+            self.held_out[self.index[name]] = True
 
     def __len__(self) -> int:
         return len(self.names)
