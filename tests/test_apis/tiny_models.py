@@ -33,6 +33,8 @@ def tiny_config(kind: str) -> Config:
         cfg.model.train_vocabulary = SEEN
         cfg.model.decode_head.ensemble.seen_classes = SEEN
     else:
+        cfg.model.vocabulary = dict(thing_classes=SEEN[:3], stuff_classes=SEEN[3:])
+        cfg.model.ensemble.seen_classes = SEEN
         # keep every query's segment, so that even an untrained model draws some
         cfg.model.test_cfg.update(object_mask_thr=0., iou_thr=0.)
     return cfg

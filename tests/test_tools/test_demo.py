@@ -8,7 +8,11 @@ import pytest
 from tests.test_apis.tiny_models import CONFIGS, ROOT, make_checkpoint, write_images
 
 PANOPTIC = str(ROOT / CONFIGS['panoptic'])
-KEEP_ALL = ['--cfg-options', 'model.test_cfg.object_mask_thr=0.', 'model.test_cfg.iou_thr=0.']
+# the world's vocabulary files given inline, and every query's segment kept (untrained model)
+KEEP_ALL = ['--cfg-options', 'model.vocabulary.thing_classes=[circle,square,triangle]',
+            'model.vocabulary.stuff_classes=[sky,grass,water]',
+            'model.ensemble.seen_classes=[circle,square,triangle,sky,grass,water]',
+            'model.test_cfg.object_mask_thr=0.', 'model.test_cfg.iou_thr=0.']
 
 
 @pytest.fixture(scope='module')
@@ -64,7 +68,7 @@ def test_vocabulary_argument(demo):
 
 def test_errors(demo, ckpt, tmp_path):
     image = str(write_images(tmp_path, 1)[0])
-    common = ['--config', PANOPTIC, '--device', 'cpu']
+    common = ['--config', PANOPTIC, '--device', 'cpu', *KEEP_ALL]
     with pytest.raises(FileNotFoundError, match='checkpoint file .*missing.pth.* does not exist'):
         demo.main([image, *common, '--checkpoint', str(tmp_path / 'missing.pth'), '--json',
                    str(tmp_path / 'r.json')])
