@@ -49,7 +49,7 @@ model = dict(data_preprocessor=dict(pad_size_divisor=8),
              backbone=dict(model_cfg=tiny_clip),
              text_encoder=dict(model_cfg=tiny_clip, templates=['{{}}', 'a {{}}']),
              test_cfg=dict(templates=['{{}}', 'a {{}}']))
-train_dataloader = dict(batch_size=2, {LOADER}, dataset=dict(pipeline=[
+train_dataloader = dict(batch_size=2, {LOADER}, dataset=dict(num_samples=4, pipeline=[
     dict(type='LoadUMGImage'), dict(type='LoadUMGAnnotations', seed=0),
     dict(type='mmdet.Resize', scale=({SIZE}, {SIZE}), keep_ratio=True), dict(type='PackUMGInputs')]))
 val_dataloader = dict(batch_size=2, {LOADER})
