@@ -88,8 +88,6 @@ val_dataloader = dict(batch_size=2, {LOADER}, dataset=dict(pipeline=[
     dict(type='PackDetInputs',
          meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))]))
 test_dataloader = val_dataloader
-val_evaluator = [dict(nproc=1), dict()]
-test_evaluator = val_evaluator
 {SHORT}""",
     'semseg_my_data': f"""_base_ = ['./semseg_my_data.py']
 {TINY_CLIP}
