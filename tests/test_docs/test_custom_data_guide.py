@@ -9,12 +9,14 @@ of this test that ``_base_``s the guide's and shrinks the model (3-block CLIP, s
 images (64 px) and the schedule (2 iterations, batch 2, no worker processes). Change the guide
 and this test runs the new commands.
 """
+import importlib.util
 import json
 import os
 import re
 import subprocess
 import sys
 import tarfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -22,6 +24,9 @@ import numpy as np
 import pycocotools.mask as mask_utils
 import pytest
 import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmseg.registry import DATASETS
 from panopticapi.utils import id2rgb
 
 import umg_mm  # noqa: F401  (allow-lists what mmengine checkpoints hold for torch.load)
@@ -281,6 +286,21 @@ def follow_guide(part: str, project: Path) -> str:
     return log
 
 
+@pytest.fixture(scope='module')
+def guide_runs(tmp_path_factory):
+    """The three parts, followed concurrently (each is a chain of single-threaded processes)."""
+    projects = {part: tmp_path_factory.mktemp(part) for part in PARTS}
+    with ThreadPoolExecutor(len(PARTS)) as pool:
+        futures = {part: pool.submit(follow_guide, part, project)
+                   for part, project in projects.items()}
+        return {part: (projects[part], future) for part, future in futures.items()}
+
+
+def _follow(guide_runs, part):
+    project, future = guide_runs[part]
+    return project, future.result()
+
+
 def _best(work_dir: Path, metric: str) -> Path:
     best = sorted(work_dir.glob(f'best_{metric}_iter_*.pth'))
     assert len(best) == 1, sorted(p.name for p in work_dir.iterdir())
@@ -288,44 +308,45 @@ def _best(work_dir: Path, metric: str) -> Path:
     return best[0]
 
 
-def test_guide_pretraining_on_umg_json_and_shards(tmp_path):
-    log = follow_guide('pretrain', tmp_path)
-    with tarfile.open(tmp_path / 'data/my_umg/shards/my-000000.tar') as tar:
+def test_guide_pretraining_on_umg_json_and_shards(guide_runs):
+    project, log = _follow(guide_runs, 'pretrain')
+    with tarfile.open(project / 'data/my_umg/shards/my-000000.tar') as tar:
         assert len(tar.getnames()) == 8  # 4 images, 4 JSON
     assert 'checked 6 record(s): 0 problem(s)' in log
     for key in ('loss_image_text', 'loss_region_text', 'loss_pixel_text', 'region/top1',
                 'dense/mIoU', 'retrieval/'):
         assert key in log, key
-    _best(tmp_path / 'work_dirs/pretrain_my_data', 'dense_mIoU')
+    _best(project / 'work_dirs/pretrain_my_data', 'dense_mIoU')
     # the frozen towers: only LoRA adapters (and temperatures) train
     assert re.search(r'UMGCLIPBackbone\(model_cfg, lora=.*\): trainable parameters', log)
-    test_log = (next((tmp_path / 'work_dirs/pretrain_my_data_test').glob('*/*.log'))).read_text()
+    test_log = next((project / 'work_dirs/pretrain_my_data_test').glob('*/*.log')).read_text()
     assert 'region/top1' in test_log and 'dense/mIoU' in test_log
 
 
-def test_guide_panoptic_on_coco_panoptic(tmp_path):
-    log = follow_guide('panoptic', tmp_path)
+def test_guide_panoptic_on_coco_panoptic(guide_runs):
+    project, log = _follow(guide_runs, 'panoptic')
     assert 'train vocabulary: 2 things + 2 stuff (square, circle, grass, sand)' in log
     assert 'val vocabulary: 3 things + 3 stuff' in log
     assert 'test vocabulary: 3 things + 3 stuff (box, ring, wedge, lawn, beach, sea)' in log
     for key in ('coco_panoptic/PQ:', 'coco_panoptic/PQ_seen', 'coco_panoptic/PQ_held_out',
                 'panoptic_semseg/mIoU'):
         assert key in log, key
-    _best(tmp_path / 'work_dirs/panoptic_my_data', 'coco_panoptic_PQ')
+    _best(project / 'work_dirs/panoptic_my_data', 'coco_panoptic_PQ')
 
 
-def test_guide_semseg_on_label_maps(tmp_path):
-    log = follow_guide('semseg', tmp_path)
+def test_guide_semseg_on_label_maps(guide_runs):
+    project, log = _follow(guide_runs, 'semseg')
     assert 'val: predicting over the dataset vocabulary (5 classes' in log
     assert 'mIoU over 4 seen classes' in log
-    _best(tmp_path / 'work_dirs/semseg_my_data', 'mIoU_unseen')
+    _best(project / 'work_dirs/semseg_my_data', 'mIoU_unseen')
     assert 'test: predicting over the dataset vocabulary (5 classes' in log
     assert re.search(r'\|\s+lake\s+\|', log), 'the per-class table under the new names'
 
 
-def test_guide_errors_from_the_tools(tmp_path):
-    """The three wrong inputs of the guide's error table, through tools/train.py."""
-    (tmp_path / 'tools').symlink_to(ROOT / 'tools')
+def test_guide_errors(tmp_path, monkeypatch):
+    """The wrong inputs of the guide's error table, on the guide's semantic config: a missing
+    class-list file (through tools/train.py), a vocabulary with an empty or a repeated name, a
+    label map value beyond the class list (when the guide's training dataset is built and read)."""
     (tmp_path / 'configs').symlink_to(ROOT / 'configs')
     write_label_maps(tmp_path)
     (tmp_path / 'my_configs').mkdir()
@@ -334,30 +355,34 @@ def test_guide_errors_from_the_tools(tmp_path):
         if first.startswith('# file: '):
             path = tmp_path / first[len('# file: '):].strip()
             path.write_text((body if lang == 'python' else rest) + '\n')
-    (tmp_path / 'my_configs/semseg_my_data_tiny.py').write_text(TINY['semseg_my_data'])
-    env = dict(os.environ, OMP_NUM_THREADS='1',
-               PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get('PYTHONPATH', '')]))
+    monkeypatch.chdir(tmp_path)
+    config = 'my_configs/semseg_my_data.py'
 
-    def train(*options):
-        result = subprocess.run(
-            [sys.executable, 'tools/train.py', 'my_configs/semseg_my_data_tiny.py', '--work-dir',
-             'work', '--cfg-options', 'train_cfg.max_iters=1', *options],
-            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
-        assert result.returncode != 0
-        return result.stderr
+    spec = importlib.util.spec_from_file_location('train_tool', ROOT / 'tools' / 'train.py')
+    train = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train)
+    monkeypatch.setattr(sys, 'argv', [
+        'train.py', config, '--cfg-options',
+        'train_dataloader.dataset.vocabulary=data/my_seg/seen_classes.txt'])
+    with pytest.raises(FileNotFoundError, match=re.escape(
+            "semseg_my_data.py: train_dataloader.dataset.vocabulary='data/my_seg/seen_classes.txt'"
+            " names a class-list file that does not exist")):
+        train.main()
 
-    err = train('train_dataloader.dataset.vocabulary=data/my_seg/seen_classes.txt')
-    assert ("train_dataloader.dataset.vocabulary='data/my_seg/seen_classes.txt' names a "
-            'class-list file that does not exist') in err
+    init_default_scope('mmseg')
+    dataset_cfg = Config.fromfile(config).train_dataloader.dataset
     (tmp_path / 'data/my_seg/classes.txt').write_text('sky\ngrass,,lawn\nwater\nroad\ncar\n')
-    err = train()
-    assert "classes.txt, line 2: empty class name in 'grass, , lawn'" in err
+    with pytest.raises(ValueError, match=r"classes\.txt, line 2: empty class name in "
+                                         r"'grass, , lawn'"):
+        DATASETS.build(dataset_cfg)
     (tmp_path / 'data/my_seg/classes.txt').write_text('sky\ngrass\nwater\nroad\nsky\n')
-    err = train()
-    assert "classes.txt, line 5: class 'sky' repeats line 1" in err
+    with pytest.raises(ValueError, match=r"classes\.txt, line 5: class 'sky' repeats line 1"):
+        DATASETS.build(dataset_cfg)
     (tmp_path / 'data/my_seg/classes.txt').write_text('sky\ngrass\nwater\nroad\n')  # no car
     (tmp_path / 'data/my_seg/seen.txt').write_text('sky\ngrass\nroad\n')
-    err = train('model.decode_head.ensemble.seen_classes=data/my_seg/seen.txt')
-    assert re.search(r'label map \S+/labels/train/\d+\.png holds value\(s\) \[4\], but the class '
-                     r'list \(vocabulary data/my_seg/classes\.txt\) has 4 classes \(labels 0\.\.3\) '
-                     r'and the ignore index is 255', err), err[-3000:]
+    dataset = DATASETS.build(dataset_cfg)
+    with pytest.raises(ValueError, match=r'label map \S+/labels/train/\d+\.png holds value\(s\) '
+                                         r'\[4\], but the class list \(vocabulary data/my_seg/'
+                                         r'classes\.txt\) has 4 classes \(labels 0\.\.3\) and '
+                                         r'the ignore index is 255'):
+        dataset[0]
