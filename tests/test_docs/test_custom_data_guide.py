@@ -5,9 +5,9 @@ The test writes a user's files (UMG JSON beside 64 px images; COCO panoptic JSON
 out like the repository root (``tools/`` and ``configs/`` linked in, ``python`` on the PATH):
 a block whose first line is ``# file: PATH`` is written to PATH, a ``bash`` block is run. One
 substitution: each guide config ``my_configs/X.py`` is run as ``my_configs/X_tiny.py``, a config
-of this test that ``_base_``s the guide's and shrinks the model (3-block CLIP, small head), the
-images (64 px) and the schedule (2 iterations, batch 2, no worker processes). Change the guide
-and this test runs the new commands.
+of this test that ``_base_``s the guide's and changes only sizes: the model (3-block CLIP, small
+head), the images (the guide's pipelines at 64 px) and the schedule (2 iterations, batch 2, no
+dataloader workers). Change the guide and this test runs the new commands.
 """
 import importlib.util
 import json
@@ -54,9 +54,7 @@ model = dict(data_preprocessor=dict(pad_size_divisor=8),
              backbone=dict(model_cfg=tiny_clip),
              text_encoder=dict(model_cfg=tiny_clip, templates=['{{}}', 'a {{}}']),
              test_cfg=dict(templates=['{{}}', 'a {{}}']))
-train_dataloader = dict(batch_size=2, {LOADER}, dataset=dict(num_samples=4, pipeline=[
-    dict(type='LoadUMGImage'), dict(type='LoadUMGAnnotations', seed=0),
-    dict(type='mmdet.Resize', scale=({SIZE}, {SIZE}), keep_ratio=True), dict(type='PackUMGInputs')]))
+train_dataloader = dict(batch_size=2, {LOADER}, dataset=dict(num_samples=4))
 val_dataloader = dict(batch_size=2, {LOADER})
 test_dataloader = val_dataloader
 {SHORT}""",
@@ -83,12 +81,18 @@ model = dict(
             cross_attn_cfg=dict(embed_dims=feat_channels, num_heads=2),
             ffn_cfg=dict(embed_dims=feat_channels, feedforward_channels=64)))),
     train_cfg=dict(num_points=256))
+image_size = ({SIZE}, {SIZE})
 train_dataloader = dict(batch_size=2, {LOADER}, dataset=dict(pipeline=[
     dict(type='LoadImageFromFile', to_float32=True),
     dict(type='LoadPanopticAnnotations', with_bbox=True, with_mask=True, with_seg=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='RandomResize', scale=image_size, ratio_range=(0.5, 2.0), keep_ratio=True),
+    dict(type='RandomCrop', crop_size=image_size, crop_type='absolute', recompute_bbox=True,
+         allow_negative_crop=True),
     dict(type='PackDetInputs')]))
 val_dataloader = dict(batch_size=2, {LOADER}, dataset=dict(pipeline=[
     dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=image_size, keep_ratio=True),
     dict(type='LoadPanopticAnnotations', with_bbox=True, with_mask=True, with_seg=True),
     dict(type='PackDetInputs',
          meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))]))
@@ -116,10 +120,18 @@ model = dict(
             num_layers=2, layer_cfg=dict(self_attn_cfg=attn, cross_attn_cfg=attn, ffn_cfg=ffn)),
         train_cfg=dict(num_points=256)))
 train_dataloader = dict(batch_size=2, {LOADER}, dataset=dict(pipeline=[
-    dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
-    dict(type='RandomFlip', prob=0.5), dict(type='PackSegInputs')]))
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='RandomResize', scale=(256, {SIZE}), ratio_range=(0.5, 2.0), keep_ratio=True),
+    dict(type='RandomCrop', crop_size=({SIZE}, {SIZE}), cat_max_ratio=0.75),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='PackSegInputs')]))
 val_dataloader = dict(batch_size=2, {LOADER}, dataset=dict(pipeline=[
-    dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'), dict(type='PackSegInputs')]))
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(256, {SIZE}), keep_ratio=True),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs')]))
 test_dataloader = val_dataloader
 {SHORT}""",
 }
