@@ -47,6 +47,9 @@ def test_label_beyond_the_class_list_names_file_value_count_and_ignore_index(tmp
     with pytest.raises(ValueError, match=message):
         VocabularySegDataset(vocabulary=str(tmp_path / 'seen.txt'),
                              label_vocabulary=str(tmp_path / 'all.txt'), **kwargs)[0]
+    # predictions over a vocabulary that does not match the maps: the check can be left out
+    dataset = VocabularySegDataset(vocabulary=['a', 'b'], check_labels=False, **kwargs)
+    assert dataset[0]['gt_seg_map'][0].tolist() == [0, 1, 7, 255]
     # the 16-bit convention: 65535 is the ignore value, 255 then is a bad label
     check = CheckSegLabels(num_classes=3, ignore_index=65535)
     ok = dict(gt_seg_map=np.array([[0, 2, 65535]], np.uint16), seg_map_path='m.png')

@@ -50,13 +50,16 @@ class VocabularySegDataset(BaseSegDataset):
             (``'pascal_voc_20'``), a vocabulary file, or a list of class names.
         label_vocabulary: the vocabulary whose line numbers the label maps hold, when it is not
             ``vocabulary`` itself. Default: ``vocabulary``.
+        check_labels: insert the :class:`CheckSegLabels`. ``False`` only to predict over a
+            vocabulary that does not match the label maps (the metrics are then meaningless).
         **kwargs: ``BaseSegDataset``'s arguments (``data_root``, ``data_prefix``,
             ``img_suffix``, ``seg_map_suffix``, ``reduce_zero_label``, ``ignore_index``,
             ``ann_file``, ...). ``metainfo`` may add keys (``palette``) but not ``classes``.
     """
 
     def __init__(self, vocabulary: VocabularySpec,
-                 label_vocabulary: Optional[VocabularySpec] = None, **kwargs):
+                 label_vocabulary: Optional[VocabularySpec] = None, check_labels: bool = True,
+                 **kwargs):
         metainfo = dict(kwargs.pop('metainfo', None) or {})
         if 'classes' in metainfo:
             raise ValueError(f'VocabularySegDataset takes its classes from vocabulary='
@@ -67,7 +70,8 @@ class VocabularySegDataset(BaseSegDataset):
             _load(label_vocabulary, 'label_vocabulary')
         metainfo.update(classes=tuple(vocab.class_names), vocabulary=vocab.synonyms)
         super().__init__(metainfo=metainfo, **kwargs)
-        self._insert_label_check()
+        if check_labels:
+            self._insert_label_check()
 
     def get_label_map(self, new_classes: Optional[Sequence] = None) -> Optional[Dict[int, int]]:
         """Map label-map values (lines of ``label_vocabulary``) to ``vocabulary`` indices.
