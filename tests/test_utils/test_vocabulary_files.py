@@ -17,7 +17,7 @@ def test_missing_class_list_names_the_key_and_the_file(tmp_path):
                                                 r"\.txt' names a class-list file that does not"):
         check_vocabulary_files(cfg)
     # tools/test.py does not read the training data
-    with pytest.raises(FileNotFoundError, match=r"val_evaluator\[1\]\.seen_classes='.*other"):
+    with pytest.raises(FileNotFoundError, match=r"val_evaluator\.1\.seen_classes='.*other"):
         check_vocabulary_files(cfg, skip=('train_dataloader',))
     (tmp_path / 'other.txt').write_text('sky\n')
     check_vocabulary_files(cfg, skip=('train_dataloader',))

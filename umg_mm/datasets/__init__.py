@@ -9,5 +9,6 @@ from .vocabulary_seg_dataset import VocabularySegDataset
 
 __all__ = [
     'CocoPanopticSubsetDataset', 'PROBLEM_KINDS', 'SCHEMA_VERSION', 'Problem', 'UMGDataset',
-    'UMGWebDataset', 'Vocabulary', 'VocabularySegDataset', 'list_vocabularies', 'load_vocabulary', 'validate_record'
+    'UMGWebDataset', 'Vocabulary', 'VocabularySegDataset', 'list_vocabularies', 'load_vocabulary',
+    'validate_record'
 ]

@@ -14,7 +14,8 @@ VOCABULARY_KEYS = ('vocabulary', 'train_vocabulary', 'test_vocabulary', 'seen_cl
 
 
 def _vocabulary_values(node, key: str = '') -> Iterator[Tuple[str, str]]:
-    """Yield ``(dotted config key, value)`` for every string under a vocabulary key."""
+    """Yield ``(config key, value)`` for every string under a vocabulary key; the key is
+    written as ``--cfg-options`` takes it (``val_evaluator.1.seen_classes``)."""
     if isinstance(node, dict):
         for name, value in node.items():
             child = f'{key}.{name}' if key else str(name)
@@ -24,7 +25,7 @@ def _vocabulary_values(node, key: str = '') -> Iterator[Tuple[str, str]]:
                 yield from _vocabulary_values(value, child)
     elif isinstance(node, (list, tuple)):
         for i, value in enumerate(node):
-            yield from _vocabulary_values(value, f'{key}[{i}]')
+            yield from _vocabulary_values(value, f'{key}.{i}')
 
 
 def check_vocabulary_files(cfg: Config, skip: Sequence[str] = ()) -> None:
@@ -50,4 +51,5 @@ def check_vocabulary_files(cfg: Config, skip: Sequence[str] = ()) -> None:
         raise FileNotFoundError(
             f'config {cfg.filename}: {key}={value!r} names a class-list file that does not exist '
             f'(relative paths are read from {os.getcwd()}) and is not a shipped vocabulary '
-            f'({", ".join(list_vocabularies())}); fix the path, e.g. --cfg-options {key}=path/to/classes.txt')
+            f'({", ".join(list_vocabularies())}); fix the path, e.g. '
+            f'--cfg-options {key}=path/to/classes.txt')
