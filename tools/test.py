@@ -14,6 +14,7 @@ from mmengine.evaluator import DumpResults
 from umg_mm.utils.atomic_io import write_json_atomic
 from umg_mm.utils.compat import shutdown_distributed
 from umg_mm.utils.launch import add_common_args, build_runner, enable_visualization, load_config
+from umg_mm.utils.vocabulary_files import check_vocabulary_files
 
 
 def parse_args():
@@ -34,6 +35,7 @@ def main():
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
     cfg = load_config(args)
+    check_vocabulary_files(cfg, skip=('train_dataloader',))
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         enable_visualization(cfg, args.show_dir, args.show, args.wait_time)

@@ -8,6 +8,7 @@ import argparse
 import umg_mm  # noqa: F401  (registers components, applies torch compatibility fixes)
 from umg_mm.utils.compat import shutdown_distributed
 from umg_mm.utils.launch import add_common_args, build_runner, load_config
+from umg_mm.utils.vocabulary_files import check_vocabulary_files
 
 
 def parse_args():
@@ -25,6 +26,7 @@ def parse_args():
 def main():
     args = parse_args()
     cfg = load_config(args)
+    check_vocabulary_files(cfg)
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.loss_scale = 'dynamic'

@@ -56,3 +56,11 @@ def test_a_class_in_both_lists_is_refused(world):
 def test_a_missing_vocabulary_file_is_named(world):
     with pytest.raises(FileNotFoundError, match='no_such.txt'):
         _dataset(world, 'val', 'no_such', 'stuff')
+
+
+def test_categories_outside_the_vocabularies_are_void(world):
+    """The val file has every class; a seen-only vocabulary drops the held-out segments."""
+    val = _dataset(world, 'val', 'seen_things', 'seen_stuff', test_mode=True)
+    names = {val.metainfo['classes'][seg['category']] for info in val
+             for seg in info['segments_info']}
+    assert names and not names & {'circle', 'square', 'sky'}

@@ -22,7 +22,7 @@ def _sample(pred, label):
     return sample.to_dict()
 
 
-def test_breakdown_over_seen_and_unseen():
+def test_breakdown_over_seen_and_held_out():
     metric = OpenVocabIoUMetric(seen_classes=['sky', 'grass'])
     metric.dataset_meta = dict(classes=('sky', 'star', 'grass', 'brick'),
                                vocabulary=(('sky',), ('star',), ('grass',), ('brick',)))

@@ -1,28 +1,28 @@
 """An mmdet COCO panoptic dataset whose thing and stuff classes are read from vocabularies."""
 from typing import Sequence, Union
 
-from mmdet.datasets import CocoPanopticDataset
 from mmdet.registry import DATASETS
 
+from .coco_panoptic_subset_dataset import CocoPanopticSubsetDataset
 from .vocabulary import Vocabulary, load_vocabulary
 
 
 @DATASETS.register_module()
-class VocabularyCocoPanopticDataset(CocoPanopticDataset):
+class VocabularyCocoPanopticDataset(CocoPanopticSubsetDataset):
     """mmdet's ``CocoPanopticDataset`` with its thing and stuff classes given by vocabularies.
 
     The class list of a COCO panoptic file is its ``categories``; which of them a config trains
     or tests on is ``metainfo['classes']`` (matched by name), which stock configs spell out as
     tuples. Reading them from vocabulary files instead lets one config serve any split of seen and
     held-out classes (the synthetic world's ``vocabularies/seen_things.txt`` ...,
-    or your own files): segments of classes outside the vocabularies are ignored (void), as in
-    mmdet. ``DatasetVocabularyHook`` passes the same names to the open-vocabulary model.
+    or your own files): segments of classes outside the vocabularies are void (ignored), as in
+    :class:`CocoPanopticSubsetDataset`. ``DatasetVocabularyHook`` passes the same names to the open-vocabulary model.
 
     Args:
         thing_classes: the thing classes: anything :func:`umg_mm.datasets.load_vocabulary`
             accepts (a vocabulary file, a shipped name, a list of names).
         stuff_classes: the stuff classes, likewise.
-        **kwargs: ``CocoPanopticDataset``'s arguments; ``metainfo`` may add keys (``palette``)
+        **kwargs: mmdet ``CocoPanopticDataset``'s arguments; ``metainfo`` may add keys (``palette``)
             but not the class lists.
     """
 
@@ -33,7 +33,7 @@ class VocabularyCocoPanopticDataset(CocoPanopticDataset):
         if given:
             raise ValueError(f'VocabularyCocoPanopticDataset takes its classes from thing_classes='
                              f'{thing_classes!r} and stuff_classes={stuff_classes!r}; remove '
-                             f'metainfo{given} or use CocoPanopticDataset')
+                             f'metainfo{given} or use CocoPanopticSubsetDataset')
         things = tuple(load_vocabulary(thing_classes).class_names)
         stuff = tuple(load_vocabulary(stuff_classes).class_names)
         both = sorted(set(things) & set(stuff))

@@ -1,1 +1,1 @@
-"""Utilities of umg_mm: torch compatibility fixes and environment checks."""
+"""Utilities of umg_mm: torch compatibility fixes, environment and config checks."""
