@@ -26,7 +26,9 @@ class Ratio:
         return self.measured / self.reference
 
     def to_dict(self) -> dict:
-        return dict(asdict(self), value=self.value)
+        """The fields and ``value`` (``None`` when not finite: JSON has no NaN)."""
+        value = self.value
+        return dict(asdict(self), value=value if math.isfinite(value) else None)
 
 
 @dataclass

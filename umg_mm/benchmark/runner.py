@@ -46,8 +46,8 @@ def run_sections(ctx: BenchmarkContext, names: Sequence[str]) -> Dict[str, dict]
             result = SECTIONS[name](ctx)
             entry.update(ratios={k: r.to_dict() for k, r in result.ratios.items()},
                          measurements=result.measurements, notes=result.notes)
-            bad = [k for k, r in result.ratios.items() if not (math.isfinite(r.value)
-                                                                and r.value > 0)]
+            bad = [k for k, r in result.ratios.items()
+                   if not (math.isfinite(r.value) and r.value > 0)]
             if bad:
                 entry.update(status='failed', error=f'non-finite or non-positive ratios: {bad}')
         except SectionSkipped as reason:
@@ -82,7 +82,8 @@ def format_table(report: dict) -> str:
             lines.append(f'| {name} | skipped: {entry["reason"]} | | | |')
             continue
         for ratio in entry.get('ratios', {}).values():
-            lines.append(f'| {name} | {ratio["what"]} | {ratio["value"]:.3f} | '
+            value = 'n/a' if ratio['value'] is None else f'{ratio["value"]:.3f}'
+            lines.append(f'| {name} | {ratio["what"]} | {value} | '
                          f'{_figure(ratio["measured"], ratio["unit"])} | '
                          f'{_figure(ratio["reference"], ratio["unit"])} |')
         if entry['status'] == 'failed':

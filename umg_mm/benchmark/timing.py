@@ -68,9 +68,41 @@ def interleaved_medians(clock: Clock, fns: Sequence[Callable[[], object]], repea
     return [statistics.median(times) for times in runs], first
 
 
-def max_rss_bytes() -> int:
-    """High-water mark of this process's resident memory, in bytes (Linux ``ru_maxrss``)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+def _status_kib(field: str) -> int:
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(field + ':'):
+                return int(line.split()[1])
+    raise OSError(f'/proc/self/status has no {field}')
+
+
+def reset_peak_rss() -> bool:
+    """Reset this process's resident-memory high-water mark (``VmHWM``) to its current resident
+    memory (Linux: write ``5`` to ``/proc/self/clear_refs``). Returns whether that worked."""
+    try:
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')
+        return True
+    except OSError:
+        return False
+
+
+def rss_bytes() -> int:
+    """Resident memory of this process now, in bytes (``VmRSS``; ``ru_maxrss`` where there is
+    no ``/proc``)."""
+    try:
+        return _status_kib('VmRSS') * 1024
+    except OSError:
+        return peak_rss_bytes()
+
+
+def peak_rss_bytes() -> int:
+    """High-water mark of this process's resident memory, in bytes (``VmHWM``, which
+    :func:`reset_peak_rss` resets; else ``ru_maxrss``, which nothing resets)."""
+    try:
+        return _status_kib('VmHWM') * 1024
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def cuda_peak_bytes(fn: Callable[[], object], device: torch.device) -> int:

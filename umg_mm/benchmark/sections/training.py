@@ -21,7 +21,8 @@ from torch import nn
 from umg_mm.registry import DATASETS, MODELS
 from ..context import BenchmarkContext, with_image_size
 from ..result import Ratio, SectionResult, SectionSkipped
-from ..timing import interleaved_medians, max_rss_bytes, run_in_fresh_process
+from ..timing import (interleaved_medians, peak_rss_bytes, reset_peak_rss, rss_bytes,
+                      run_in_fresh_process)
 
 PRETRAIN_MODEL = '_base_/models/umg_clip_pretrain_vit-b16.py'
 PRETRAIN_DATA = '_base_/datasets/synthetic_umg_pretrain.py'
@@ -106,9 +107,9 @@ def step_peak_memory(ctx: BenchmarkContext, lora: bool = False, amp: bool = Fals
     its own (call it through :func:`~umg_mm.benchmark.timing.run_in_fresh_process`).
 
     On CUDA: ``torch.cuda.max_memory_allocated`` over the steps (weights, gradients, optimizer
-    states and activations). On the CPU: the growth of the process's resident-memory high-water
-    mark (``ru_maxrss``) from before the model is built to after the steps (the same items, plus
-    allocator overhead and the transient memory of building).
+    states and activations). On the CPU: the peak resident memory of the process over building
+    the model and the steps (its high-water mark reset first) minus its resident memory before
+    (the same items, plus allocator overhead and the transient memory of building).
 
     Returns:
         ``dict(peak_bytes=..., method=...)``.
@@ -116,7 +117,8 @@ def step_peak_memory(ctx: BenchmarkContext, lora: bool = False, amp: bool = Fals
     import umg_mm  # noqa: F401  (a fresh interpreter: register umg_mm's modules)
     torch.set_num_threads(ctx.threads)
     cuda = ctx.torch_device.type == 'cuda'
-    baseline = 0 if cuda else max_rss_bytes()
+    resettable = not cuda and reset_peak_rss()
+    baseline = 0 if cuda else rss_bytes() if resettable else peak_rss_bytes()
     model = build_pretrainer(ctx, 'all', lora)
     step = train_step(model, optim_wrapper(model, amp), pretrain_batch(ctx, model))
     if cuda:
@@ -127,8 +129,10 @@ def step_peak_memory(ctx: BenchmarkContext, lora: bool = False, amp: bool = Fals
         torch.cuda.synchronize(ctx.torch_device)
         return dict(peak_bytes=torch.cuda.max_memory_allocated(ctx.torch_device),
                     method='torch.cuda.max_memory_allocated over two steps')
-    return dict(peak_bytes=max_rss_bytes() - baseline,
-                method='ru_maxrss growth of a fresh process over model build and two steps')
+    method = ('peak RSS (VmHWM, reset via /proc/self/clear_refs) minus RSS before the build'
+              if resettable else 'growth of ru_maxrss')
+    return dict(peak_bytes=peak_rss_bytes() - baseline,
+                method=f'{method}, fresh process, model build + two steps')
 
 
 def run_pretrain_step(ctx: BenchmarkContext) -> SectionResult:
