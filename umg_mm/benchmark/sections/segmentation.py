@@ -45,11 +45,14 @@ def vocabularies() -> Tuple[Vocabulary, Vocabulary, str]:
     return load_vocabulary(entries[:LARGE]), small, source
 
 
+def _config_of(ctx: BenchmarkContext) -> str:
+    return SEG_CONFIGS[TINY_MODEL if ctx.model == TINY_MODEL else None]
+
+
 def segmentor_cfg(ctx: BenchmarkContext) -> ConfigDict:
     """The segmentor config, at ``ctx.seg_size``, trained vocabulary COCO-Stuff-171, one prompt
     template (the text cache is warm when timed, so the template count does not matter)."""
-    rel = SEG_CONFIGS[TINY_MODEL if ctx.model == TINY_MODEL else None]
-    cfg = ctx.config(rel).model  # a ConfigDict: mmdet's heads read attributes of it
+    cfg = ctx.config(_config_of(ctx)).model  # a ConfigDict: mmdet's heads read attributes of it
     clip_cfg = cfg['backbone'].get('model_cfg') or ctx.clip_cfg
     clip_cfg = with_image_size(clip_cfg, ctx.seg_size)
     cfg['backbone'].update(model_cfg=clip_cfg, checkpoint=None)
@@ -96,6 +99,5 @@ def run(ctx: BenchmarkContext) -> SectionResult:
         vocabulary_847=source, image_size=size, batch_size=1,
         classifier_847_first_call_s=first, classifier_847_cached_call_s=cached,
         classifier_847_prompts=prompts)
-    result.notes.append(f'{SEG_CONFIGS[TINY_MODEL if ctx.model == TINY_MODEL else None]}, '
-                        f'random weights, one template')
+    result.notes.append(f'configs/{_config_of(ctx)}, random weights, one prompt template')
     return result
