@@ -67,7 +67,7 @@ def run_sections(ctx: BenchmarkContext, names: Sequence[str]) -> Dict[str, dict]
 
 def _figure(value: float, unit: str) -> str:
     if unit == 's':
-        return f'{value * 1e3:.1f} ms' if value < 10 else f'{value:.1f} s'
+        return f'{value * 1e3:.1f} ms' if value < 1 else f'{value:.2f} s'
     if unit == 'parameters':
         return f'{value:,.0f}'
     return f'{value:,.1f} {unit}'

@@ -155,7 +155,7 @@ def run_pretrain_step(ctx: BenchmarkContext) -> SectionResult:
         batch_size=len(samples), image_size=ctx.train_size)
     checkpointing = pretrainer_cfg(ctx)['backbone'].get('grad_checkpointing', False)
     result.notes.append(f'forward + backward + AdamW step, backbone gradient checkpointing '
-                        f'{"on" if checkpointing else "off"} as in {PRETRAIN_MODEL}')
+                        f'{"on" if checkpointing else "off"} as in configs/{PRETRAIN_MODEL}')
     return result
 
 
