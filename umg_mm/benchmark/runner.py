@@ -1,6 +1,7 @@
 """Run the benchmark sections one by one, each isolated, and report them (table and JSON)."""
 import gc
 import math
+import os
 import platform
 import time
 import traceback
@@ -14,11 +15,22 @@ from .result import SectionSkipped
 from .sections import SECTIONS
 
 
+def _cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), else the architecture."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine_info(ctx: BenchmarkContext) -> dict:
     """Where the figures were measured."""
-    info = dict(platform=platform.platform(), processor=platform.processor() or platform.machine(),
-                python=platform.python_version(), torch=torch.__version__,
-                cpu_count=torch.multiprocessing.cpu_count(), torch_threads=ctx.threads,
+    info = dict(platform=platform.platform(), cpu=_cpu_model(), python=platform.python_version(),
+                torch=torch.__version__, cpu_count=os.cpu_count(), torch_threads=ctx.threads,
                 device=ctx.device, clock=ctx.clock.name)
     if ctx.torch_device.type == 'cuda':
         info['gpu'] = torch.cuda.get_device_name(ctx.torch_device)
