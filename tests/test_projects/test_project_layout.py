@@ -1,5 +1,5 @@
-"""Every folder of ``projects/`` has the shape of mmdet's ``projects/example_project`` (a README with
-Description, Usage, Results; configs and nothing else), each config's base is a config the
+"""Every folder of ``projects/`` has the shape of mmdet's ``projects/example_project`` (a README
+with Description, Usage, Results; configs and nothing else), each config's base is a config the
 installed mmdet, mmseg or mmpretrain ships, and its ``custom_imports`` alone registers umg_mm (in
 a fresh interpreter that never imports umg_mm itself)."""
 import importlib

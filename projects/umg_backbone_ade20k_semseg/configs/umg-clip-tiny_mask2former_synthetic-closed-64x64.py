@@ -37,7 +37,8 @@ model = dict(
                 num_layers=2,
                 layer_cfg=dict(
                     self_attn_cfg=dict(embed_dims=feat_channels, num_heads=4),
-                    ffn_cfg=dict(embed_dims=feat_channels, feedforward_channels=4 * feat_channels))),
+                    ffn_cfg=dict(embed_dims=feat_channels,
+                                 feedforward_channels=4 * feat_channels))),
             positional_encoding=dict(num_feats=feat_channels // 2)),
         positional_encoding=dict(num_feats=feat_channels // 2),
         transformer_decoder=dict(

@@ -1,7 +1,7 @@
-# The same mmpretrain zero-shot evaluation (data preprocessor, Accuracy top-1/top-5) on the synthetic
-# world, for the tiny UMG-CLIP of configs/umg/umg_pretrain_tiny_synthetic.py: each val image's
-# label is its largest visible thing among the 10 thing classes (image_labels/val.txt, mmpretrain's
-# CustomDataset format). Prompts and resizing are those of the pretraining config's own zero-shot
+# The same mmpretrain zero-shot evaluation (data preprocessor, Accuracy top-1/top-5) on the
+# synthetic world, for the tiny UMG-CLIP of configs/umg/umg_pretrain_tiny_synthetic.py: each val
+# image's label is its largest visible thing among the 10 thing classes (image_labels/val.txt,
+# mmpretrain's CustomDataset format). Prompts and resizing are those of the pretraining config's own zero-shot
 # evaluation, so the two report the same top-1 for the same checkpoint.
 #   python tools/make_synthetic_data.py data/synthetic
 #   python tools/train.py configs/umg/umg_pretrain_tiny_synthetic.py

@@ -1,7 +1,8 @@
 # mmpretrain's stock CLIP zero-shot ImageNet classification (its dataset, pipeline, data
 # preprocessor and Accuracy top-1/top-5, unchanged) with a UMG-CLIP model: umg_mm's
-# UMGCLIPZeroShot replaces mmpretrain's CLIPZeroShot, so the towers are open_clip's (UMGCLIPBackbone,
-# UMGCLIPTextEncoder) and the tokenizer is open_clip's bundled BPE one (no HuggingFace download).
+# UMGCLIPZeroShot replaces mmpretrain's CLIPZeroShot, so the towers are open_clip's
+# (UMGCLIPBackbone, UMGCLIPTextEncoder) and the tokenizer is open_clip's bundled BPE one (no
+# HuggingFace download).
 # The weights come from the checkpoint given to tools/test.py (a umg_mm pretraining checkpoint, or
 # an open_clip file converted by tools/convert_open_clip.py to-umg).
 _base_ = ['mmpretrain::clip/clip_vit-base-p16_zeroshot-cls_in1k.py']
