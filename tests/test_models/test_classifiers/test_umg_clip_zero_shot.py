@@ -2,6 +2,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from mmengine.registry import init_default_scope
 from mmpretrain.datasets.categories import IMAGENET_SIMPLE_CATEGORIES
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
@@ -17,6 +18,7 @@ def build(**kwargs):
                text_encoder=dict(type='UMGCLIPTextEncoder', model_cfg=TINY),
                text_prototype=['cat', 'dog, puppy', 'car'], text_prompt='vanilla')
     cfg.update(kwargs)
+    init_default_scope('mmpretrain')  # as a Runner of an mmpretrain config does
     torch.manual_seed(0)
     return MODELS.build(cfg).eval()
 
@@ -69,3 +71,13 @@ def test_vocabulary_swap_and_errors():
     other = dict(TINY, embed_dim=16)
     with pytest.raises(ValueError, match='same CLIP model'):
         build(text_encoder=dict(type='UMGCLIPTextEncoder', model_cfg=other))
+
+
+def test_default_parts_are_mmpretrains_whatever_the_default_scope():
+    init_default_scope('mmdet')  # mmdet has its own CrossEntropyLoss, with another signature
+    model = MODELS.build(dict(type='mmpretrain.UMGCLIPZeroShot',
+                              backbone=dict(type='UMGCLIPBackbone', model_cfg=TINY),
+                              text_encoder=dict(type='UMGCLIPTextEncoder', model_cfg=TINY),
+                              text_prototype=['cat', 'car']))
+    assert type(model.loss_module).__module__.startswith('mmpretrain.')
+    assert type(model.data_preprocessor).__name__ == 'MultiModalDataPreprocessor'

@@ -102,12 +102,12 @@ class UMGCLIPZeroShot(BaseModel):
                  text_encoder: dict,
                  text_prototype: VocabularySpec = 'imagenet',
                  text_prompt: Optional[Union[str, Sequence[str]]] = 'vanilla',
-                 loss: dict = dict(type='CrossEntropyLoss', loss_weight=1.0),
+                 loss: dict = dict(type='mmpretrain.CrossEntropyLoss', loss_weight=1.0),
                  max_logit_scale: float = 100.,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
-            data_preprocessor = dict(type='MultiModalDataPreprocessor')
+            data_preprocessor = dict(type='mmpretrain.MultiModalDataPreprocessor')
         if isinstance(data_preprocessor, dict):
             data_preprocessor = MMPRETRAIN_MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
