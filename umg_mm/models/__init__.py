@@ -1,3 +1,3 @@
 """Models of umg_mm; importing it registers every model component."""
-from . import (backbones, data_preprocessors, detectors, heads, losses,  # noqa: F401
-               pretrainers, segmentors, text)
+from . import (backbones, classifiers, data_preprocessors, detectors, heads,  # noqa: F401
+               losses, pretrainers, segmentors, text)

@@ -1,0 +1,41 @@
+# The same mmpretrain zero-shot evaluation (data preprocessor, Accuracy top-1/top-5) on the
+# synthetic world, for the tiny UMG-CLIP of configs/umg/umg_pretrain_tiny_synthetic.py: each val
+# image's label is its largest visible thing among the 10 thing classes (image_labels/val.txt,
+# mmpretrain's CustomDataset format). Prompts and resizing are those of the pretraining config's own zero-shot
+# evaluation, so the two report the same top-1 for the same checkpoint.
+#   python tools/make_synthetic_data.py data/synthetic
+#   python tools/train.py configs/umg/umg_pretrain_tiny_synthetic.py
+#   python tools/test.py projects/umg_clip_zeroshot_mmpretrain/configs/umg-clip-tiny_zeroshot-cls_synthetic.py \
+#       work_dirs/umg_pretrain_tiny_synthetic/iter_600.pth
+_base_ = ['./umg-clip-vit-b16_zeroshot-cls_in1k.py']
+
+# the world's folder: environment variable UMG_SYNTHETIC_ROOT (default data/synthetic)
+data_root = '{{$UMG_SYNTHETIC_ROOT:data/synthetic}}/'
+tiny_clip = dict(
+    embed_dim=64,
+    vision_cfg=dict(image_size=64, layers=3, width=96, head_width=32, patch_size=8),
+    text_cfg=dict(context_length=32, vocab_size=49408, width=64, heads=2, layers=2))
+
+model = dict(
+    backbone=dict(_delete_=True, type='UMGCLIPBackbone', model_cfg=tiny_clip),
+    text_encoder=dict(_delete_=True, type='UMGCLIPTextEncoder', model_cfg=tiny_clip),
+    text_prototype=data_root + 'vocabularies/things.txt',
+    text_prompt=['{}', 'a {}', 'a picture of a {}'])
+
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(64, 64), interpolation='bilinear'),
+    dict(type='PackInputs', meta_keys=['img_path', 'scale_factor']),
+]
+test_dataloader = dict(
+    batch_size=32,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(
+        _delete_=True,
+        type='CustomDataset',
+        data_root=data_root,
+        ann_file='image_labels/val.txt',
+        data_prefix='images/val',
+        metainfo=dict(classes=data_root + 'vocabularies/things.txt'),
+        pipeline=test_pipeline))

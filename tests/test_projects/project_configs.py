@@ -1,0 +1,35 @@
+"""Reading the configs of ``projects/`` as the tools do, with tiny CLIP towers for the CPU."""
+import os.path as osp
+
+from mmengine.config import Config
+
+from umg_mm.models.utils import TINY_OPEN_CLIP_CFG
+
+PROJECTS = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'projects')
+
+#: a tiny LoRA, so that the frozen tiny tower has adapters to train as the real configs' does
+TINY_LORA = dict(r=2, alpha=4, dropout=0., target_modules=('c_fc', 'c_proj'))
+
+
+def project_config(project: str, name: str) -> Config:
+    """``projects/<project>/configs/<name>`` read with ``Config.fromfile`` (its ``mmdet::``,
+    ``mmseg::`` or ``mmpretrain::`` base resolved from the installed package)."""
+    return Config.fromfile(osp.join(PROJECTS, project, 'configs', name))
+
+
+def tiny_backbone(cfg: Config, **overrides) -> None:
+    """Shrink ``cfg.model.backbone`` (a UMGCLIPBackbone) to the tiny CLIP: 2 blocks, width 64,
+    patch 8; the pyramid reads blocks (0, 0, 1, 1). Everything else the config sets is kept."""
+    backbone = cfg.model.backbone
+    assert backbone.type == 'UMGCLIPBackbone', backbone.type
+    backbone.pop('model_name', None)
+    backbone.update(model_cfg=TINY_OPEN_CLIP_CFG, **overrides)
+    if backbone.get('out_type') == 'pyramid':
+        backbone.update(out_indices=(0, 0, 1, 1))
+
+
+def tiny_text_encoder(text_encoder: dict) -> None:
+    """Shrink a UMGCLIPTextEncoder config to the tiny CLIP's text tower (2 blocks, width 32)."""
+    assert text_encoder.type == 'UMGCLIPTextEncoder', text_encoder.type
+    text_encoder.pop('model_name', None)
+    text_encoder.update(model_cfg=TINY_OPEN_CLIP_CFG)
