@@ -71,7 +71,9 @@ def test_hook_errors():
     ('COCOStuffDataset', 'coco_stuff_171', 171)])
 def test_stock_mmseg_datasets_carry_a_vocabulary(dataset_type, name, size, tmp_path):
     """The benchmark configs give mmseg's own dataset classes metainfo=dict(vocabulary=...)."""
+    from mmengine.registry import init_default_scope
     from mmseg.registry import DATASETS
+    init_default_scope('mmseg')  # as a runner of an mmseg config does
     kwargs = dict(ann_file='val.txt') if dataset_type == 'PascalContextDataset59' else {}
     (tmp_path / 'val.txt').write_text('')
     # mmengine logs that the name is not a file and keeps it as it is
