@@ -34,7 +34,7 @@ sys.path.insert(0, ROOT)
 
 from umg_mm.utils.atomic_io import write_json_atomic, write_text_atomic  # noqa: E402
 
-PRETRAIN = 'configs/umg/umg_pretrain_tiny_synthetic.py'
+PRETRAIN = 'configs/umg/umg_pretrain_tiny_synthetic_2400it.py'
 SEMSEG = 'configs/umg/semseg_synthetic_tiny.py'
 PANOPTIC = 'configs/umg/panoptic_synthetic.py'
 
