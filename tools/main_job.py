@@ -12,8 +12,9 @@ step can be re-run alone:
 3. train the open-vocabulary semantic segmentor on the seen classes from that checkpoint and
    test it on all classes (mIoU, seen and held-out);
 4. the same for the open-vocabulary panoptic model (PQ, seen and held-out);
-5. pictures of predictions on validation images that hold held-out classes (ground truth beside
-   prediction, class names on the masks), semantic and panoptic.
+5. pictures of predictions on validation images that hold held-out classes: semantic and
+   panoptic (ground truth beside prediction, class names on the masks), and the pretrained
+   model's training-free dense predictions (``tools/demo.py``) over all classes.
 
 A step whose outputs exist is skipped (``--force`` redoes them); the metrics of each evaluation go
 to ``<work-dir>/<step>/metrics.json``, the table to ``<work-dir>/results.md`` and
@@ -133,6 +134,17 @@ def held_out_images(data_root: str, count: int) -> List[int]:
     return sorted(ranked[:count])
 
 
+def link_images(data_root: str, indices: Sequence[int], folder: str) -> None:
+    """Symbolic links in ``folder`` to the val images of ``indices`` (file-name order)."""
+    os.makedirs(folder, exist_ok=True)
+    val = osp.join(data_root, 'images', 'val')
+    names = sorted(f for f in os.listdir(val) if f.endswith('.jpg'))
+    for index in indices:
+        link = osp.join(folder, names[index])
+        if not osp.lexists(link):
+            os.symlink(osp.abspath(osp.join(val, names[index])), link)
+
+
 def results_table(work_dir: str) -> (str, dict):
     """The Markdown table of every metric (all / seen / held-out) and the raw values."""
     metrics = {}
@@ -189,6 +201,14 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                 'tools/test.py', config, model_ckpt, '--work-dir', f'{folder}/pictures',
                 '--show-dir', osp.abspath(osp.join(ROOT, pictures)), '--cfg-options', subset],
                 outputs=[pictures])
+        images = f'{wd}/held_out_images'
+        if not args.dry_run:
+            link_images(osp.join(ROOT, data), indices, osp.join(ROOT, images))
+        job.run('pretrained UMG-CLIP, training-free: pictures', [
+            'tools/demo.py', images, '--config', PRETRAIN, '--checkpoint', ckpt,
+            '--task', 'semantic', '--vocab', f'{data}/vocabularies/all.txt',
+            '--out-dir', f'{wd}/pictures/dense_zero_shot'],
+            outputs=[f'{wd}/pictures/dense_zero_shot'])
     if args.dry_run:
         return
 
@@ -200,8 +220,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     write_json_atomic(osp.join(ROOT, wd, 'results.json'),
                       dict(metrics=values, step_seconds=job.times, minutes=minutes), indent=1)
     print('\n' + header + table)
-    print(f'pictures of held-out classes: {wd}/pictures/{{semantic,panoptic}}/ ; table: '
-          f'{wd}/results.md')
+    print(f'pictures of held-out classes: {wd}/pictures/{{semantic,panoptic,dense_zero_shot}}/ ; '
+          f'table: {wd}/results.md')
 
 
 def _checkpoint(work_dir: str) -> str:

@@ -29,7 +29,7 @@ def test_every_step_leaves_its_outputs(main_job_run):
     for step in ('pretrain', 'semseg', 'panoptic'):
         assert osp.isfile(osp.join(work, step, 'last_checkpoint'))
         assert osp.isfile(osp.join(work, step, 'metrics.json'))
-    for task in ('semantic', 'panoptic'):
+    for task in ('semantic', 'panoptic', 'dense_zero_shot'):
         pictures = [f for _, _, files in os.walk(osp.join(work, 'pictures', task)) for f in files
                     if f.endswith(('.png', '.jpg'))]
         assert len(pictures) == 2, pictures
@@ -56,7 +56,7 @@ def test_a_second_run_skips_finished_steps(main_job_run, capsys):
     before = os.path.getmtime(osp.join(work, 'pretrain', 'metrics.json'))
     module.main(argv)
     out = capsys.readouterr().out
-    assert out.count('done already') == 9  # world, 3 x (train, test), 2 x pictures
+    assert out.count('done already') == 10  # world, 3 x (train, test), 3 x pictures
     assert os.path.getmtime(osp.join(work, 'pretrain', 'metrics.json')) == before
 
 
