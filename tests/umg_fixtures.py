@@ -115,3 +115,13 @@ def write_shards(folder: str, samples: Sequence[Tuple[dict, np.ndarray]],
         members[i % num_shards] += [(stem + '.png', encode_png(img)),
                                     (stem + '.json', json.dumps(record).encode())]
     return [write_tar(osp.join(folder, f'shard-{k:04d}.tar'), m) for k, m in enumerate(members)]
+
+
+def demo_panoptic_batch(model, num_classes: int, training: bool) -> dict:
+    """Two mmdet demo images (64x64, 64x48) with 3 and 2 panoptic items, through the model's
+    data preprocessor."""
+    from mmdet.testing import demo_mm_inputs
+    packed = demo_mm_inputs(batch_size=2, image_shapes=[(3, 64, 64), (3, 64, 48)],
+                            num_items=[3, 2], num_classes=num_classes, with_mask=True,
+                            with_semantic=True)
+    return model.data_preprocessor(packed, training=training)

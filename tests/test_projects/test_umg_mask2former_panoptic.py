@@ -6,10 +6,10 @@ import pytest
 import torch
 from mmdet.evaluation.functional import INSTANCE_OFFSET
 from mmdet.registry import MODELS
-from mmdet.testing import demo_mm_inputs
 from mmengine.registry import init_default_scope
 
 import umg_mm  # noqa: F401
+from tests.umg_fixtures import demo_panoptic_batch as batch
 from .project_configs import TINY_LORA, project_config, tiny_backbone, tiny_text_encoder
 
 PROJECT = 'umg_mask2former_panoptic'
@@ -34,13 +34,6 @@ def model():
     init_default_scope('mmdet')
     torch.manual_seed(0)
     return MODELS.build(tiny_cfg().model)
-
-
-def batch(model, num_classes, training):
-    packed = demo_mm_inputs(batch_size=2, image_shapes=[(3, 64, 64), (3, 64, 48)],
-                            num_items=[3, 2], num_classes=num_classes, with_mask=True,
-                            with_semantic=True)
-    return model.data_preprocessor(packed, training=training)
 
 
 def test_stock_config_with_umg_backbone_and_text_classifier(model):

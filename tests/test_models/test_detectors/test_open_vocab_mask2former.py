@@ -6,11 +6,11 @@ import pytest
 import torch
 from mmdet.evaluation.functional import INSTANCE_OFFSET
 from mmdet.registry import MODELS
-from mmdet.testing import demo_mm_inputs
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import umg_mm  # noqa: F401  (registers the model)
+from tests.umg_fixtures import demo_panoptic_batch as batch
 from umg_mm.models.utils import TINY_OPEN_CLIP_CFG as TINY
 
 CONFIG = Path(__file__).resolve().parents[3] / 'configs/umg/panoptic_coco.py'
@@ -38,13 +38,6 @@ def model():
     init_default_scope('mmdet')
     torch.manual_seed(0)
     return MODELS.build(tiny_coco_cfg().model)
-
-
-def batch(model, num_classes, training):
-    packed = demo_mm_inputs(batch_size=2, image_shapes=[(3, 64, 64), (3, 64, 48)],
-                            num_items=[3, 2], num_classes=num_classes, with_mask=True,
-                            with_semantic=True)
-    return model.data_preprocessor(packed, training=training)
 
 
 def test_config_builds_with_coco_vocabulary_and_mmdet_parts(model):
