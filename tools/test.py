@@ -45,6 +45,7 @@ def main():
             raise ValueError(f'--out must name a .pkl or .pickle file, got {args.out}')
         runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
     metrics = runner.test()
+    del runner  # before the process groups go (see shutdown_distributed)
     if args.metrics_out and is_main_process():
         write_json_atomic(args.metrics_out, {k: _plain(v) for k, v in metrics.items()}, indent=1)
     shutdown_distributed()

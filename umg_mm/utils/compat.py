@@ -19,6 +19,7 @@
 ``import umg_mm`` calls :func:`apply`; ``tools/train.py`` and ``tools/test.py`` call
 :func:`setup_cpu_distributed` and :func:`shutdown_distributed`.
 """
+import gc
 import importlib
 import os
 import pickle
@@ -102,11 +103,16 @@ def shutdown_distributed() -> None:
 
     mmengine leaves them to the interpreter's exit, where a gloo group whose threads are still
     running aborts the process ("terminate called without an active exception") after the work
-    is done, and torchrun reports the run as failed.
+    is done, and torchrun reports the run as failed. The runner, its loops and hooks refer to each
+    other, so the DDP wrapper (whose reducer holds the group) outlives the last reference to the
+    runner until a garbage collection: the caller drops its runner, this collects it, and only
+    then are the groups destroyed.
     """
+    gc.collect()
     if torch_dist.is_available() and torch_dist.is_initialized():
         torch_dist.barrier()
         torch_dist.destroy_process_group()
+        gc.collect()
 
 
 def apply() -> None:
