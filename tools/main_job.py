@@ -33,25 +33,24 @@ from typing import Dict, List, Optional, Sequence
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from umg_mm.datasets.vocabulary import load_held_out_names  # noqa: E402
 from umg_mm.utils.atomic_io import write_json_atomic, write_text_atomic  # noqa: E402
 
 PRETRAIN = 'configs/umg/umg_pretrain_tiny_synthetic_2400it.py'
 SEMSEG = 'configs/umg/semseg_synthetic_tiny.py'
 PANOPTIC = 'configs/umg/panoptic_synthetic.py'
 
-# (row, metrics file, key without the seen/held-out suffix, suffix of seen, of held-out)
-_PRETRAIN_SPLITS = ('_seen', '_held_out')
+# (row, metrics file, metric key); every metric also reports <key>_seen and <key>_held_out
 ROWS = [
-    ('zero-shot classification top-1', 'pretrain', 'zero_shot_cls/top1', _PRETRAIN_SPLITS),
-    ('zero-shot classification top-5', 'pretrain', 'zero_shot_cls/top5', _PRETRAIN_SPLITS),
-    ('retrieval image->text R@1', 'pretrain', 'retrieval/i2t_R@1', _PRETRAIN_SPLITS),
-    ('retrieval text->image R@1', 'pretrain', 'retrieval/t2i_R@1', _PRETRAIN_SPLITS),
-    ('region recognition top-1', 'pretrain', 'region/top1', _PRETRAIN_SPLITS),
-    ('region recognition mean acc.', 'pretrain', 'region/mean_acc', _PRETRAIN_SPLITS),
-    ('dense zero-shot mIoU (training-free)', 'pretrain', 'dense/mIoU', _PRETRAIN_SPLITS),
-    ('semantic segmentation mIoU', 'semseg', 'mIoU', ('mIoU_seen', 'mIoU_held_out')),
-    ('panoptic PQ', 'panoptic', 'coco_panoptic/PQ', ('coco_panoptic/PQ_seen',
-                                                      'coco_panoptic/PQ_held_out')),
+    ('zero-shot classification top-1', 'pretrain', 'zero_shot_cls/top1'),
+    ('zero-shot classification top-5', 'pretrain', 'zero_shot_cls/top5'),
+    ('retrieval image->text R@1', 'pretrain', 'retrieval/i2t_R@1'),
+    ('retrieval text->image R@1', 'pretrain', 'retrieval/t2i_R@1'),
+    ('region recognition top-1', 'pretrain', 'region/top1'),
+    ('region recognition mean acc.', 'pretrain', 'region/mean_acc'),
+    ('dense zero-shot mIoU (training-free)', 'pretrain', 'dense/mIoU'),
+    ('semantic segmentation mIoU', 'semseg', 'mIoU'),
+    ('panoptic PQ', 'panoptic', 'coco_panoptic/PQ'),
 ]
 
 
@@ -123,7 +122,7 @@ def _read(path: str) -> str:
 
 def held_out_images(data_root: str, count: int) -> List[int]:
     """Indices (in file-name order) of the val images with the most held-out pixels."""
-    held_out = set(_read(osp.join(data_root, 'vocabularies', 'held_out.txt')).split('\n')) - {''}
+    held_out = set(load_held_out_names(osp.join(data_root, 'vocabularies', 'held_out.txt')))
     with open(osp.join(data_root, 'annotations', 'panoptic_val.json')) as f:
         panoptic = json.load(f)
     names = {c['id']: c['name'] for c in panoptic['categories']}
@@ -150,7 +149,11 @@ def results_table(work_dir: str) -> (str, dict):
     metrics = {}
     for source in ('pretrain', 'semseg', 'panoptic'):
         path = osp.join(ROOT, work_dir, source, 'metrics.json')
-        metrics[source] = json.load(open(path)) if osp.isfile(path) else {}
+        if osp.isfile(path):
+            with open(path) as f:
+                metrics[source] = json.load(f)
+        else:
+            metrics[source] = {}
 
     def cell(source, key):
         value = metrics[source].get(key)
@@ -158,10 +161,8 @@ def results_table(work_dir: str) -> (str, dict):
 
     lines = ['| metric (%) | all classes | seen | held-out |', '| --- | --- | --- | --- |']
     values = {}
-    for row, source, key, (seen, held) in ROWS:
-        seen_key = seen if '/' in seen or seen.startswith('mIoU') else key + seen
-        held_key = held if '/' in held or held.startswith('mIoU') else key + held
-        keys = (key, seen_key, held_key)
+    for row, source, key in ROWS:
+        keys = (key, f'{key}_seen', f'{key}_held_out')
         lines.append(f'| {row} | ' + ' | '.join(cell(source, k) for k in keys) + ' |')
         values[row] = {split: metrics[source].get(k)
                        for split, k in zip(('all', 'seen', 'held_out'), keys)}
@@ -214,7 +215,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
 
     table, values = results_table(wd)
     minutes = (time.time() - start) / 60
-    held_out = ', '.join(_read(osp.join(ROOT, data, 'vocabularies', 'held_out.txt')).split())
+    held_out = ', '.join(load_held_out_names(osp.join(ROOT, data, 'vocabularies', 'held_out.txt')))
     header = f'Main job on {data} (held out: {held_out or "nothing"}), {minutes:.1f} min\n\n'
     write_text_atomic(osp.join(ROOT, wd, 'results.md'), header + table)
     write_json_atomic(osp.join(ROOT, wd, 'results.json'),
