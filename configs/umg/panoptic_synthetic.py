@@ -62,6 +62,9 @@ model = dict(
                 cross_attn_cfg=dict(embed_dims=feat_channels, num_heads=2),
                 ffn_cfg=dict(embed_dims=feat_channels, feedforward_channels=64)))),
     ensemble=dict(seen_classes=seen_classes),
+    # void regions (the proposals leave held-out classes uncovered) named by dense CLIP, with
+    # held-out classes only (docs/panoptic.md#held-out-classes)
+    fallback=dict(type='UncoveredRegionFallback', min_area=16, seen_classes=seen_classes),
     train_cfg=dict(num_points=1024))
 
 train_pipeline = [

@@ -35,6 +35,7 @@ def tiny_config(kind: str) -> Config:
     else:
         cfg.model.vocabulary = dict(thing_classes=SEEN[:3], stuff_classes=SEEN[3:])
         cfg.model.ensemble.seen_classes = SEEN
+        cfg.model.fallback.seen_classes = SEEN
         # keep every query's segment, so that even an untrained model draws some
         cfg.model.test_cfg.update(object_mask_thr=0., iou_thr=0.)
     return cfg

@@ -7,7 +7,8 @@ import torch
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
-from umg_mm.evaluation.metrics import OpenVocabIoUMetric, seen_class_mask
+from umg_mm.datasets.vocabulary import seen_class_mask
+from umg_mm.evaluation.metrics import OpenVocabIoUMetric
 
 
 def test_seen_class_mask_matches_names_and_synonyms():

@@ -21,6 +21,7 @@ import os.path as osp
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple, Union
 
+import numpy as np
 from mmengine.logging import print_log
 
 VOCABULARY_DIR = osp.join(osp.dirname(__file__), 'vocabularies')
@@ -137,3 +138,23 @@ def load_vocabulary(spec: Union[str, Sequence, Vocabulary]) -> Vocabulary:
     synonyms = [_split_synonyms(item) if isinstance(item, str) else tuple(item) for item in spec]
     _check(synonyms, '<list>', [i + 1 for i in range(len(synonyms))])
     return Vocabulary(tuple(synonyms))
+
+
+def seen_class_mask(test_vocabulary: Union[str, Sequence, Vocabulary],
+                    seen_vocabulary: Union[str, Sequence, Vocabulary]) -> np.ndarray:
+    """Which test classes were seen in training.
+
+    A test class is seen when one of its names (synonyms included, case-insensitive) names a
+    class of the training vocabulary.
+
+    Args:
+        test_vocabulary: the evaluated classes (anything ``load_vocabulary`` accepts).
+        seen_vocabulary: the training classes.
+
+    Returns:
+        ``(num_test_classes,)`` bool array.
+    """
+    seen_names = {name.lower() for names in load_vocabulary(seen_vocabulary).synonyms
+                  for name in names}
+    return np.array([any(name.lower() in seen_names for name in names)
+                     for names in load_vocabulary(test_vocabulary).synonyms])

@@ -1,5 +1,6 @@
 """configs/umg/panoptic_coco.py builds (tiny backbone override), trains a step, predicts, and
 predicts over another vocabulary without retraining."""
+import copy
 from pathlib import Path
 
 import pytest
@@ -107,6 +108,29 @@ def test_vocabulary_swap_predicts_over_the_new_classes(model):
     assert model.panoptic_fusion_head.num_classes == 133
 
 
+def test_fallback_fills_void_pixels_with_unseen_classes_only(model):
+    """With the fallback, covered pixels keep their segment; void pixels may only become classes
+    outside seen_classes (here the COCO things count as seen, so only stuff fills them)."""
+    model.eval()
+    data = batch(model, 133, training=False)
+    samples = copy.deepcopy(data['data_samples'])
+    with torch.no_grad():
+        plain = model.predict(data['inputs'], data['data_samples'])
+        model.fallback = MODELS.build(dict(type='UncoveredRegionFallback', min_area=1,
+                                           seen_classes='coco_panoptic_things_80'))
+        try:
+            model.set_vocabulary('coco_panoptic_things_80', 'coco_panoptic_stuff_53')
+            filled = model.predict(data['inputs'], samples)
+        finally:
+            model.fallback = None
+    before = torch.cat([r.pred_panoptic_seg.sem_seg.flatten() for r in plain])
+    after = torch.cat([r.pred_panoptic_seg.sem_seg.flatten() for r in filled])
+    void = before == 133
+    assert void.any() and torch.equal(after[~void], before[~void])
+    new = after[void & (after != 133)]
+    assert new.numel() > 0 and ((new % INSTANCE_OFFSET) >= 80).all()
+
+
 def test_config_errors_name_the_fix():
     init_default_scope('mmdet')
     cfg = tiny_coco_cfg()
@@ -126,7 +150,10 @@ def test_config_errors_name_the_fix():
 def test_ade20k_config_changes_only_the_test_data_and_vocabulary_source():
     coco = Config.fromfile(str(CONFIG))
     ade = Config.fromfile(str(CONFIG.parent / 'panoptic_ade20k.py'))
+    fallback = ade.model.pop('fallback')
     assert ade.model == coco.model
+    assert fallback == dict(type='UncoveredRegionFallback', min_area=64,
+                            seen_classes='coco_panoptic_133')
     dataset = ade.test_dataloader.dataset
     assert dataset.type == 'ADE20KPanopticDataset'
     assert dataset.metainfo.thing_classes.endswith('ade20k_panoptic_things.txt')

@@ -2,7 +2,7 @@
 segmentation metrics (``tools/test.py`` evaluators)."""
 from .dense_zero_shot_iou import DenseZeroShotIoUMetric
 from .image_text_retrieval import ImageTextRetrievalMetric
-from .open_vocab_iou_metric import OpenVocabIoUMetric, seen_class_mask
+from .open_vocab_iou_metric import OpenVocabIoUMetric
 from .open_vocab_panoptic_metric import OpenVocabPanopticMetric
 from .panoptic_semantic_iou_metric import PanopticSemanticIoUMetric
 from .region_recognition import RegionRecognitionMetric
@@ -11,4 +11,4 @@ from .zero_shot_classification import ZeroShotClassificationMetric
 
 __all__ = ['ClassSplit', 'DenseZeroShotIoUMetric', 'ImageTextRetrievalMetric',
            'OpenVocabIoUMetric', 'OpenVocabPanopticMetric', 'PanopticSemanticIoUMetric',
-           'RegionRecognitionMetric', 'ZeroShotClassificationMetric', 'seen_class_mask']
+           'RegionRecognitionMetric', 'ZeroShotClassificationMetric']

@@ -6,27 +6,7 @@ from mmengine.logging import MMLogger
 from mmseg.evaluation import IoUMetric
 from mmseg.registry import METRICS
 
-from umg_mm.datasets.vocabulary import Vocabulary, load_vocabulary
-
-
-def seen_class_mask(test_vocabulary: Union[str, Sequence, Vocabulary],
-                    seen_vocabulary: Union[str, Sequence, Vocabulary]) -> np.ndarray:
-    """Which test classes were seen in training.
-
-    A test class is seen when one of its names (synonyms included, case-insensitive) names a
-    class of the training vocabulary.
-
-    Args:
-        test_vocabulary: the evaluated classes (anything ``load_vocabulary`` accepts).
-        seen_vocabulary: the training classes.
-
-    Returns:
-        ``(num_test_classes,)`` bool array.
-    """
-    seen_names = {name.lower() for names in load_vocabulary(seen_vocabulary).synonyms
-                  for name in names}
-    return np.array([any(name.lower() in seen_names for name in names)
-                     for names in load_vocabulary(test_vocabulary).synonyms])
+from umg_mm.datasets.vocabulary import Vocabulary, load_vocabulary, seen_class_mask
 
 
 @METRICS.register_module()

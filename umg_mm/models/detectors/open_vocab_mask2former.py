@@ -30,7 +30,8 @@ class OpenVocabMask2Former(Mask2Former):
           ├─ panoptic_head.predict      (B, Q, K + 1) logits, (B, Q, H, W) mask logits
           ├─ ensemble (optional)        VocabEnsemble: logits x mask-pooled dense embeddings
           │                             classified by CLIP (alpha for seen, beta for unseen)
-          └─ panoptic_fusion_head       mmdet's MaskFormerFusionHead -> pred_panoptic_seg
+          ├─ panoptic_fusion_head       mmdet's MaskFormerFusionHead -> pred_panoptic_seg
+          └─ fallback (optional)        UncoveredRegionFallback: void pixels named by dense CLIP
 
     Args:
         backbone: backbone config; ``out_type='dict'`` (pyramid and dense outputs) when an
@@ -44,6 +45,9 @@ class OpenVocabMask2Former(Mask2Former):
             dataset drives the run, with :class:`~umg_mm.engine.hooks.DatasetVocabularyHook`.
         ensemble: :class:`~umg_mm.models.heads.VocabEnsemble` config, or ``None`` for the head's
             scores alone.
+        fallback: :class:`~umg_mm.models.heads.UncoveredRegionFallback` config: labels the
+            pixels no proposal covers with the dense embeddings (new classes that training left
+            void); ``None`` leaves them void.
         neck, train_cfg, test_cfg, data_preprocessor, init_cfg: as mmdet's ``Mask2Former``.
     """
 
@@ -53,6 +57,7 @@ class OpenVocabMask2Former(Mask2Former):
                  panoptic_fusion_head: dict,
                  vocabulary: dict,
                  ensemble: Optional[dict] = None,
+                 fallback: Optional[dict] = None,
                  neck: Optional[dict] = None,
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
@@ -64,9 +69,10 @@ class OpenVocabMask2Former(Mask2Former):
                              f'dict(thing_classes=..., stuff_classes=...), each a vocabulary name, '
                              f'file or list of class names')
         out_type = backbone.get('out_type')
-        if ensemble is not None and out_type != 'dict':
-            raise ValueError(f"the ensemble pools the backbone's dense embeddings: set the "
-                             f"backbone's out_type='dict' (got {out_type!r}) or ensemble=None")
+        for name, part in (('ensemble', ensemble), ('fallback', fallback)):
+            if part is not None and out_type != 'dict':
+                raise ValueError(f"the {name} reads the backbone's dense embeddings: set the "
+                                 f"backbone's out_type='dict' (got {out_type!r}) or {name}=None")
         panoptic_fusion_head = panoptic_fusion_head.copy()
         panoptic_fusion_head.update(num_things_classes=1, num_stuff_classes=0)  # set below
         super().__init__(backbone=backbone, neck=neck, panoptic_head=panoptic_head,
@@ -74,6 +80,7 @@ class OpenVocabMask2Former(Mask2Former):
                          test_cfg=test_cfg, data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
         self.ensemble = MODELS.build(ensemble) if ensemble is not None else None
+        self.fallback = MODELS.build(fallback) if fallback is not None else None
         self.set_vocabulary(**vocabulary)
 
     @property
@@ -98,8 +105,9 @@ class OpenVocabMask2Former(Mask2Former):
             module.num_things_classes = len(things)
             module.num_stuff_classes = len(stuff)
             module.num_classes = len(vocabulary)
-        if self.ensemble is not None:
-            self.ensemble.set_vocabulary(vocabulary)
+        for part in (self.ensemble, self.fallback):
+            if part is not None:
+                part.set_vocabulary(vocabulary)
         return vocabulary
 
     def _features(self, batch_inputs: Tensor) -> Tuple[Tuple[Tensor, ...], Optional[Tensor]]:
@@ -142,4 +150,20 @@ class OpenVocabMask2Former(Mask2Former):
                                      self.panoptic_head.cls_embed.class_embeddings())
         results_list = self.panoptic_fusion_head.predict(
             mask_cls, mask_pred, batch_data_samples, rescale=rescale)
+        if self.fallback is not None:
+            self._fill_uncovered(results_list, dense, batch_data_samples)
         return self.add_pred_to_datasample(batch_data_samples, results_list)
+
+    def _fill_uncovered(self, results_list: list, dense: Tensor,
+                        batch_data_samples: SampleList) -> None:
+        """Apply the fallback to each ``pan_results`` in place (``dense``: ``(B, D, h, w)``); the
+        map may be at the original or the resized image size, the scores follow it."""
+        class_embeddings = self.panoptic_head.cls_embed.class_embeddings()
+        for i, (result, sample) in enumerate(zip(results_list, batch_data_samples)):
+            if 'pan_results' not in result:
+                continue
+            meta = sample.metainfo
+            pan = result['pan_results'].sem_seg
+            pan[0] = self.fallback(pan[0], dense[i], class_embeddings, self.num_things_classes,
+                                   img_shape=meta['img_shape'][:2],
+                                   pad_shape=meta['batch_input_shape'])

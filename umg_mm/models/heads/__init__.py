@@ -5,9 +5,10 @@ from .dense_zero_shot_head import DenseZeroShotHead
 from .open_vocab_mask2former_head import OpenVocabMask2FormerHead
 from .open_vocab_seg_head import OpenVocabMask2FormerSegHead
 from .text_classifier import OpenVocabClassifier
+from .uncovered_region_fallback import UncoveredRegionFallback
 from .vocab_ensemble import VocabEnsemble, mask_pool
 
 __all__ = [
     'DenseZeroShotHead', 'OpenVocabClassifier', 'OpenVocabMask2FormerHead',
-    'OpenVocabMask2FormerSegHead', 'VocabEnsemble', 'mask_pool'
+    'OpenVocabMask2FormerSegHead', 'UncoveredRegionFallback', 'VocabEnsemble', 'mask_pool'
 ]

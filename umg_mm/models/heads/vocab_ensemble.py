@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 
-from umg_mm.datasets.vocabulary import Vocabulary, load_vocabulary
+from umg_mm.datasets.vocabulary import Vocabulary, load_vocabulary, seen_class_mask
 from umg_mm.registry import MODELS
 
 VocabularySpec = Union[str, Sequence, Vocabulary]
@@ -54,7 +54,7 @@ class VocabEnsemble(BaseModule):
         beta: the same weight for classes not seen in training.
         seen_classes: the classes the head was trained on (a benchmark name, a vocabulary file
             or a list of names). A class of the current vocabulary counts as seen when one of its
-            names is one of theirs. ``None``: every class counts as seen (``alpha`` for all).
+            names is one of theirs (:func:`~umg_mm.datasets.vocabulary.seen_class_mask`). ``None``: every class counts as seen (``alpha`` for all).
         clip_logit_scale: inverse temperature of the out-of-vocabulary softmax (CLIP's 100).
         init_cfg: mmengine initialisation config.
     """
@@ -73,8 +73,7 @@ class VocabEnsemble(BaseModule):
         self.alpha = alpha
         self.beta = beta
         self.clip_logit_scale = clip_logit_scale
-        self.seen_names = None if seen_classes is None else \
-            {name for names in load_vocabulary(seen_classes).synonyms for name in names}
+        self.seen_classes = None if seen_classes is None else load_vocabulary(seen_classes)
         self.register_buffer('seen_mask', torch.zeros(0, dtype=torch.bool), persistent=False)
 
     def set_vocabulary(self, vocabulary: VocabularySpec) -> torch.Tensor:
@@ -84,8 +83,8 @@ class VocabEnsemble(BaseModule):
             ``(K,)`` bool, True for seen classes.
         """
         vocabulary = load_vocabulary(vocabulary)
-        seen = [self.seen_names is None or any(n in self.seen_names for n in names)
-                for names in vocabulary.synonyms]
+        seen = [True] * len(vocabulary) if self.seen_classes is None else \
+            seen_class_mask(vocabulary, self.seen_classes).tolist()
         self.seen_mask = torch.tensor(seen, dtype=torch.bool, device=self.seen_mask.device)
         return self.seen_mask
 
