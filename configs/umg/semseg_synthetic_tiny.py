@@ -46,6 +46,10 @@ model = dict(
         pyramid_channels=feat_channels),
     decode_head=dict(
         ensemble=dict(seen_classes=train_vocabulary, clip_logit_scale=100.),
+        # pixels no query covers (training left the held-out classes void) take the dense
+        # embeddings' CLIP probabilities, held-out classes only (docs/panoptic.md#held-out-classes)
+        fallback=dict(type='UncoveredPixelFallback', coverage_thr=0.5,
+                      seen_classes=train_vocabulary),
         in_channels=[feat_channels] * 4,
         strides=[2, 4, 8, 16],
         feat_channels=feat_channels,

@@ -32,6 +32,7 @@ def tiny_config(kind: str) -> Config:
     elif kind == 'semantic':
         cfg.model.train_vocabulary = SEEN
         cfg.model.decode_head.ensemble.seen_classes = SEEN
+        cfg.model.decode_head.fallback.seen_classes = SEEN
     else:
         cfg.model.vocabulary = dict(thing_classes=SEEN[:3], stuff_classes=SEEN[3:])
         cfg.model.ensemble.seen_classes = SEEN

@@ -12,6 +12,7 @@ PANOPTIC = str(ROOT / CONFIGS['panoptic'])
 KEEP_ALL = ['--cfg-options', 'model.vocabulary.thing_classes=[circle,square,triangle]',
             'model.vocabulary.stuff_classes=[sky,grass,water]',
             'model.ensemble.seen_classes=[circle,square,triangle,sky,grass,water]',
+            'model.fallback.seen_classes=[circle,square,triangle,sky,grass,water]',
             'model.test_cfg.object_mask_thr=0.', 'model.test_cfg.iou_thr=0.']
 
 

@@ -18,12 +18,14 @@ NEW_VOCAB = ['heart', 'star, pentagram', 'brick', 'water', 'snow']
 
 
 def build_segmentor(ensemble=True):
-    """The synthetic recipe's segmentor (tiny CLIP, random weights) over TRAIN_VOCAB."""
+    """The synthetic recipe's segmentor (tiny CLIP, random weights) over TRAIN_VOCAB; with or
+    without its two parts that read CLIP's dense embeddings (ensemble and fallback)."""
     init_default_scope('mmseg')
     cfg = Config.fromfile(osp.join(ROOT, 'configs/umg/semseg_synthetic_tiny.py')).model
     cfg.train_vocabulary = TRAIN_VOCAB
-    cfg.decode_head.ensemble = dict(cfg.decode_head.ensemble, seen_classes=TRAIN_VOCAB) \
-        if ensemble else None
+    for part in ('ensemble', 'fallback'):
+        cfg.decode_head[part] = dict(cfg.decode_head[part], seen_classes=TRAIN_VOCAB) \
+            if ensemble else None
     cfg.decode_head.num_queries = 4
     cfg.decode_head.train_cfg.num_points = 64
     torch.manual_seed(0)
@@ -78,7 +80,8 @@ def test_predict_over_a_new_vocabulary(model):
 @pytest.mark.parametrize('ensemble', [True, False])
 def test_vocabulary_order_permutes_the_scores(ensemble):
     """Swapping the vocabulary is a pure relabelling: a permuted vocabulary permutes the
-    score maps (with and without the CLIP ensemble, whose seen classes follow the names)."""
+    score maps (with and without the CLIP ensemble and fallback, whose seen classes follow the
+    names)."""
     model = build_segmentor(ensemble).eval()
     inputs = torch.randn(1, 3, 32, 32)
     order = [3, 0, 4, 1, 2]

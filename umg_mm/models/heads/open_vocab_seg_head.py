@@ -61,6 +61,9 @@ class OpenVocabMask2FormerSegHead(Mask2FormerHead):
         ensemble: config of the ``VocabEnsemble`` (``alpha``, ``beta``, ``seen_classes``) used
             in :meth:`predict`; ``None`` predicts from the head alone. Needs the backbone's
             ``'dense'`` output.
+        fallback: config of an ``UncoveredPixelFallback`` (``coverage_thr``, ``seen_classes``):
+            pixels no query covers take the dense embeddings' CLIP probabilities (classes that
+            training left void); ``None`` keeps the head's scores. Needs ``'dense'`` too.
         void_weight: classification-loss weight of the void class (Mask2Former's 0.1).
         **kwargs: mmseg ``Mask2FormerHead``'s arguments except ``num_classes``.
 
@@ -74,6 +77,7 @@ class OpenVocabMask2FormerSegHead(Mask2FormerHead):
                  text_encoder: Union[ConfigType, nn.Module],
                  vocabulary: Union[str, Sequence, Vocabulary],
                  ensemble: Optional[ConfigType] = None,
+                 fallback: Optional[ConfigType] = None,
                  void_weight: float = 0.1,
                  **kwargs):
         if 'num_classes' in kwargs:
@@ -88,6 +92,7 @@ class OpenVocabMask2FormerSegHead(Mask2FormerHead):
                           text_encoder=text_encoder)
         self.cls_embed = MODELS.build(classifier)  # replaces Linear(feat_channels, K + 1)
         self.ensemble = MODELS.build(ensemble) if ensemble is not None else None
+        self.fallback = MODELS.build(fallback) if fallback is not None else None
         self.void_weight = void_weight
         self.vocabulary: Optional[Vocabulary] = None
         self.set_vocabulary(vocabulary)
@@ -106,8 +111,9 @@ class OpenVocabMask2FormerSegHead(Mask2FormerHead):
         if vocabulary == self.vocabulary:
             return vocabulary
         self.vocabulary = self.cls_embed.set_vocabulary(vocabulary)
-        if self.ensemble is not None:
-            self.ensemble.set_vocabulary(vocabulary)
+        for part in (self.ensemble, self.fallback):
+            if part is not None:
+                part.set_vocabulary(vocabulary)
         self.num_classes = self.out_channels = len(vocabulary)
         self.class_weight = [1.0] * len(vocabulary) + [self.void_weight]
         self.loss_cls.class_weight = self.class_weight
@@ -138,14 +144,18 @@ class OpenVocabMask2FormerSegHead(Mask2FormerHead):
         samples = [SegDataSample(metainfo=meta) for meta in batch_img_metas]
         all_cls_scores, all_mask_preds = self(x, samples)
         cls_logits, mask_logits = all_cls_scores[-1], all_mask_preds[-1]
+        for name, part in (('ensemble', self.ensemble), ('fallback', self.fallback)):
+            if part is not None and (not isinstance(x, dict) or 'dense' not in x):
+                raise KeyError(f"the {name} needs the backbone's dense embeddings; build "
+                               f"UMGCLIPBackbone with out_type='dict' or set {name}=None")
         if self.ensemble is not None:
-            if not isinstance(x, dict) or 'dense' not in x:
-                raise KeyError("the ensemble needs the backbone's dense embeddings; build "
-                               "UMGCLIPBackbone with out_type='dict' or set ensemble=None")
             cls_logits = self.ensemble(cls_logits, x['dense'], mask_logits,
                                        self.cls_embed.class_embeddings())
         size = output_size(batch_img_metas[0])
         mask_probs = F.interpolate(mask_logits, size=size, mode='bilinear',
                                    align_corners=False).sigmoid()
         cls_probs = cls_logits.softmax(dim=-1)[..., :-1]
-        return torch.einsum('bqc,bqhw->bchw', cls_probs, mask_probs)
+        scores = torch.einsum('bqc,bqhw->bchw', cls_probs, mask_probs)
+        if self.fallback is not None:
+            scores = self.fallback(scores, x['dense'], self.cls_embed.class_embeddings())
+        return scores

@@ -1,11 +1,12 @@
-"""UncoveredRegionFallback: void pixels named by dense embeddings, covered pixels untouched."""
+"""Uncovered{Region,Pixel}Fallback: uncovered pixels named by dense embeddings, covered pixels
+untouched."""
 import pytest
 import torch
 import torch.nn.functional as F
 from mmdet.evaluation.functional import INSTANCE_OFFSET
 
-from umg_mm.models.heads import UncoveredRegionFallback
-from umg_mm.models.heads.uncovered_region_fallback import dense_class_scores
+from umg_mm.models.heads import UncoveredPixelFallback, UncoveredRegionFallback
+from umg_mm.models.heads.uncovered_fallback import dense_class_scores
 
 # classes: 0 star (thing), 1 circle (thing), 2 sand (stuff), 3 brick (stuff); void = 4
 VOCAB = ['star', 'circle', 'sand', 'brick']
@@ -94,3 +95,31 @@ def test_scores_are_cropped_to_the_image_before_resizing():
                                 pad_shape=(8, 8), out_shape=(16, 8))
     assert scores.shape == (2, 16, 8)
     assert (scores[0] > scores[1]).all()  # the padding's class never reaches the image
+
+
+def semantic_world():
+    """``(1, 4, 16, 16)`` head scores covering the left half with sand (score 1.2) and almost
+    nothing on the right, and ``(1, 4, 8, 8)`` dense embeddings: sand left, brick right."""
+    scores = torch.full((1, 4, 16, 16), 0.01)
+    scores[0, 2, :, :8] = 1.2
+    dense = CLASSES[2][None, :, None, None].repeat(1, 1, 8, 8)
+    dense[..., 4:] = CLASSES[3][None, :, None, None]
+    return scores, dense
+
+
+def test_pixel_fallback_gives_uncovered_pixels_clip_probabilities():
+    scores, dense = semantic_world()
+    out = UncoveredPixelFallback(coverage_thr=0.5)(scores, dense, CLASSES)
+    assert torch.equal(out[..., :8], scores[..., :8])
+    assert (out[0, :, :, 8:].argmax(0) == 3).all()
+    assert torch.allclose(out[0, :, :, 8:].sum(0), torch.ones(16, 8))
+
+
+def test_pixel_fallback_leaves_seen_classes_and_covered_pixels_alone():
+    scores, dense = semantic_world()
+    fallback = UncoveredPixelFallback(coverage_thr=0.5, seen_classes=['brick'])
+    fallback.set_vocabulary(VOCAB)
+    assert torch.equal(fallback(scores, dense, CLASSES), scores)  # CLIP says brick: seen
+    assert torch.equal(UncoveredPixelFallback(coverage_thr=0.005)(scores, dense, CLASSES), scores)
+    with pytest.raises(ValueError, match='coverage_thr'):
+        UncoveredPixelFallback(coverage_thr=0.)
