@@ -141,6 +141,9 @@ def test_config_errors_name_the_fix():
     cfg.model.backbone.out_type = 'pyramid'
     with pytest.raises(ValueError, match="out_type='dict'"):
         MODELS.build(cfg.model)
+    with pytest.raises(ValueError, match="the fallback reads the backbone's dense"):
+        MODELS.build(dict(cfg.model, ensemble=None,
+                          fallback=dict(type='UncoveredRegionFallback')))
     cfg.model.backbone.out_type = 'dict'
     cfg.model.vocabulary = 'coco_panoptic_133'
     with pytest.raises(ValueError, match='thing_classes=..., stuff_classes=...'):

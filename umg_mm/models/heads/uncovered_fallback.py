@@ -168,14 +168,14 @@ class UncoveredRegionFallback(UncoveredFallback):
         out = pan_seg.clone()
         next_instance = int(pan_seg.max()) // INSTANCE_OFFSET + 1
         for region, candidates in regions:
-            count, components = cv2.connectedComponents(
+            count, components, stats, _ = cv2.connectedComponentsWithStats(
                 region.cpu().numpy().astype(np.uint8), connectivity=4)
             components = torch.from_numpy(components).to(pan_seg.device)
             for index in range(1, count):
-                component = components == index
-                if int(component.sum()) < self.min_area:
+                if stats[index, cv2.CC_STAT_AREA] < self.min_area:
                     continue
-                pooled = (scores * component).sum(dim=(1, 2)) / component.sum()
+                component = components == index
+                pooled = scores[:, component].mean(dim=1)
                 probs = (self.clip_logit_scale * pooled).softmax(dim=0)
                 label = candidates.start + int(probs[candidates].argmax())
                 if float(probs[label]) < self.score_thr or (
