@@ -49,6 +49,15 @@ def model():
     return build_segmentor()
 
 
+def test_text_tower_is_stored_once(model):
+    """The head's classifier uses the segmentor's text encoder without registering it again:
+    its weights are saved under text_encoder.* only."""
+    keys = list(model.state_dict())
+    assert any(k.startswith('text_encoder.') for k in keys)
+    assert not any('cls_embed.text_encoder' in k for k in keys)
+    assert model.decode_head.cls_embed.text_encoder is model.text_encoder
+
+
 def test_loss_trains_head_not_tower(model):
     model.train()
     losses = model.loss(torch.randn(2, 3, 32, 32), samples())

@@ -34,9 +34,11 @@ class OpenVocabClassifier(BaseModule):
 
     Args:
         in_channels: channels ``C_in`` of the query embeddings.
-        text_encoder: a :class:`~umg_mm.models.text.UMGCLIPTextEncoder` config (or module). It is
-            used (frozen, by default) to embed the vocabulary; its cache means a vocabulary is
-            encoded once, not in every forward pass.
+        text_encoder: a :class:`~umg_mm.models.text.UMGCLIPTextEncoder` config, built and owned
+            here, or a module owned by a parent (``OpenVocabEncoderDecoder`` passes its own): that
+            one is used but not registered again, so its weights appear once in state dicts and
+            checkpoints. It is used (frozen, by default) to embed the vocabulary; its cache means
+            a vocabulary is encoded once, not in every forward pass.
         vocabulary: the initial vocabulary: a benchmark name (``'coco_panoptic_133'``), a
             vocabulary file, or a list of class names (``'a, b'`` or a tuple gives synonyms).
             ``None``: set it later with :meth:`set_vocabulary` before the first forward.
@@ -58,8 +60,10 @@ class OpenVocabClassifier(BaseModule):
                  max_logit_scale: float = 100.,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
-        self.text_encoder = text_encoder if isinstance(text_encoder, nn.Module) \
-            else MODELS.build(text_encoder)
+        if isinstance(text_encoder, nn.Module):  # the parent's: referenced, not registered
+            object.__setattr__(self, 'text_encoder', text_encoder)
+        else:
+            self.text_encoder = MODELS.build(text_encoder)
         embed_dim = getattr(self.text_encoder, 'embed_dim', None)
         if not isinstance(embed_dim, int):
             raise TypeError(f'text_encoder {type(self.text_encoder).__name__} has no integer '
