@@ -191,7 +191,7 @@ def test_task_table_errors(inferencers, images):
 
 def test_missing_checkpoint_and_config(tmp_path):
     missing = str(tmp_path / 'nope.pth')
-    with pytest.raises(FileNotFoundError, match=f'checkpoint file .*nope.pth.* does not exist'):
+    with pytest.raises(FileNotFoundError, match='checkpoint file .*nope.pth.* does not exist'):
         UMGInferencer(tiny_config('semantic'), missing, device='cpu')
     with pytest.raises(FileNotFoundError, match='config file .*none.py.* does not exist'):
         UMGInferencer(str(tmp_path / 'none.py'), device='cpu')

@@ -71,8 +71,9 @@ def test_seen_classes_stay_void_and_vocabulary_is_required():
 def test_score_threshold_drops_ambiguous_regions():
     dense, pan = world()
     background = dense[:, :, 8:] == CLASSES[3][:, None, None]
-    dense[:, :, 8:] = torch.where(background.all(0), (CLASSES[3] + CLASSES[2] * 0.98)[:, None, None],
-                                  dense[:, :, 8:])  # brick ~ sand; the star stays clear
+    brick_like_sand = (CLASSES[3] + CLASSES[2] * 0.98)[:, None, None]
+    dense[:, :, 8:] = torch.where(background.all(0), brick_like_sand,
+                                  dense[:, :, 8:])  # the star stays clear
     out = fill(UncoveredRegionFallback(min_area=4, score_thr=0.9), dense, pan)
     assert int(out[0, 15]) == VOID and int(out[5, 11]) % INSTANCE_OFFSET == 0
 

@@ -66,8 +66,9 @@ def segmentor_cfg(ctx: BenchmarkContext) -> ConfigDict:
 
 def run(ctx: BenchmarkContext) -> SectionResult:
     """``predict`` of one ``seg_size`` image (whole-image inference: backbone, head, FC-CLIP
-    ensemble and uncovered-pixel fallback when the config has them, resizing to the image) over 847 vs 150 classes, each vocabulary's text
-    embeddings already cached; also the first (cold) and a cached classifier call of the 847."""
+    ensemble and uncovered-pixel fallback when the config has them, resizing to the image) over
+    847 vs 150 classes, each vocabulary's text embeddings already cached; also the first (cold)
+    and a cached classifier call of the 847."""
     large, small, source = vocabularies()
     with DefaultScope.overwrite_default_scope('mmseg'):
         model = MMSEG_MODELS.build(segmentor_cfg(ctx))

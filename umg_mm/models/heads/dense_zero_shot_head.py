@@ -1,7 +1,6 @@
 """Training-free semantic segmentation: dense CLIP embeddings against class text embeddings."""
 from typing import List, Optional, Sequence, Union
 
-import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmseg.registry import MODELS
@@ -9,6 +8,7 @@ from torch import Tensor, nn
 
 from umg_mm.datasets.vocabulary import Vocabulary, load_vocabulary
 from .open_vocab_seg_head import output_size
+from .uncovered_fallback import class_similarities
 
 
 @MODELS.register_module()
@@ -59,9 +59,8 @@ class DenseZeroShotHead(BaseModule):
         if not isinstance(x, dict) or 'dense' not in x:
             raise KeyError("DenseZeroShotHead reads the backbone's 'dense' output; build "
                            "UMGCLIPBackbone with out_type='dict'")
-        dense = F.normalize(x['dense'], dim=1)
-        classes = self.text_encoder.classifier(self.vocabulary, self.templates).to(dense.dtype)
-        return self.logit_scale * torch.einsum('bdhw,kd->bkhw', dense, classes)
+        classes = self.text_encoder.classifier(self.vocabulary, self.templates)
+        return self.logit_scale * class_similarities(x['dense'], classes).to(x['dense'].dtype)
 
     def predict(self, x: dict, batch_img_metas: List[dict], test_cfg: dict) -> Tensor:
         """``(B, K, H, W)`` scores at the input size (see ``output_size``)."""
