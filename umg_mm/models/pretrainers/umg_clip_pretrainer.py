@@ -9,6 +9,7 @@ from mmengine.structures import PixelData
 from torch import nn
 
 from umg_mm.registry import MODELS
+from ..heads.uncovered_fallback import class_similarities
 from ..losses import string_ids
 from .pooling import covered_pixels, pool_masks, pool_regions
 
@@ -215,7 +216,7 @@ class UMGCLIPPretrainer(BaseModel):
                              self.roi_align), dim=-1)
             counts = [len(s.gt_instances) for s in data_samples]
             region_scores = (regions @ classes.T).split(counts)
-            pixel_logits = torch.einsum('bdhw,kd->bkhw', F.normalize(dense, dim=1), classes)
+            pixel_logits = class_similarities(dense, classes)
             pixel_logits = F.interpolate(pixel_logits, scale_factor=self.patch_size,
                                          mode='bilinear', align_corners=False)
         for i, sample in enumerate(data_samples):
