@@ -30,6 +30,8 @@ import sys
 import time
 from typing import Dict, List, Optional, Sequence
 
+from mmengine.runner import find_latest_checkpoint
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
@@ -113,11 +115,6 @@ class Job:
         if result.returncode:
             raise SystemExit(f'main job: step [{step}] failed (exit {result.returncode}); its '
                              f'command is above. Fix it, then re-run: finished steps are skipped.')
-
-
-def _read(path: str) -> str:
-    with open(path) as f:
-        return f.read().strip()
 
 
 def held_out_images(data_root: str, count: int) -> List[int]:
@@ -227,7 +224,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
 
 def _checkpoint(work_dir: str) -> str:
     """The checkpoint mmengine's CheckpointHook recorded last in ``work_dir``."""
-    path = _read(osp.join(ROOT, work_dir, 'last_checkpoint'))
+    path = find_latest_checkpoint(osp.join(ROOT, work_dir))
+    if path is None:
+        raise FileNotFoundError(f'{work_dir} has no last_checkpoint: its training step did not '
+                                f'finish; re-run with --force')
     return osp.relpath(path, ROOT) if osp.isabs(path) else path
 
 

@@ -8,7 +8,7 @@ from mmdet.structures import DetDataSample
 from mmseg.structures import SegDataSample
 
 from tests.test_apis.tiny_models import make_checkpoint, tiny_config, write_images
-from umg_mm.apis import MODEL_TASKS, UMGInferencer
+from umg_mm.apis import UMGInferencer
 
 VOCAB = ['circle', 'square', 'sky', 'grass', 'star']
 PERM = [3, 0, 4, 2, 1]  # VOCAB reordered: new label j is old label PERM[j]
@@ -185,8 +185,9 @@ def test_task_table_errors(inferencers, images):
         inferencers['panoptic'](images[0], task='semantic')
     with pytest.raises(ValueError, match='task=.detection. is unknown'):
         inferencers['pretrainer'](images[0], task='detection')
-    assert set(MODEL_TASKS[type(inferencers['pretrainer'].model)]) == {
+    assert set(inferencers['pretrainer'].tasks) == {
         'classification', 'retrieval', 'region', 'semantic'}
+    assert inferencers['pretrainer'](images[0])['task'] == 'classification'  # the first: default
 
 
 def test_missing_checkpoint_and_config(tmp_path):

@@ -100,6 +100,10 @@ def test_region_boxes_on_every_image_of_a_folder(demo, tmp_path):
     assert results['classes'] == ['circle', 'sky']
     for record in results['images']:
         assert record['boxes'] == [[0, 0, 20, 20], [10, 5, 60, 40]]
-        assert set(record['names']) <= {'circle', 'sky'} and len(record['names']) == 2
+        assert record['names'] == [results['classes'][k] for k in record['labels']]
+        best = [max(range(2), key=row.__getitem__) for row in record['class_scores']]
+        assert record['labels'] == best and len(record['names']) == 2
+    assert sorted(p.name for p in (tmp_path / 'vis').glob('*.png')) == [
+        f'{p.stem}.png' for p in sorted((tmp_path / 'images').iterdir())]
     with pytest.raises(ValueError, match="--boxes '1,2,3': give each box as X1,Y1,X2,Y2"):
         demo.parse_boxes(['1,2,3'])

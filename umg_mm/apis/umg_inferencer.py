@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from mmdet.structures import DetDataSample
 from mmengine.config import Config, ConfigDict
-from mmengine.dataset import Compose, pseudo_collate
+from mmengine.dataset import Compose
 from mmengine.infer import BaseInferencer
 from mmengine.registry import DefaultScope, init_default_scope
 from mmengine.structures import InstanceData, PixelData
@@ -124,11 +124,6 @@ class UMGInferencer(BaseInferencer):
                     f'{sorted({k.split(".")[0] for k in keys})[:5]}); is it the checkpoint of '
                     f'this config?')
         super()._load_weights_to_model(model, checkpoint, cfg)
-
-    def _init_collate(self, cfg):
-        """The config's ``test_dataloader.collate_fn``, else mmengine's ``pseudo_collate``."""
-        loader = cfg.get('test_dataloader') or {}
-        return super()._init_collate(cfg) if loader.get('collate_fn') else pseudo_collate
 
     def _init_visualizer(self, cfg):
         """Pictures are drawn by :mod:`umg_mm.apis.visualization`, per task."""
@@ -258,8 +253,7 @@ class UMGInferencer(BaseInferencer):
                             write_picture(written[-1], picture)
                     pictures.extend(drawn if return_vis else [])
                 if progress is not None:
-                    for _ in chunk:
-                        progress.update()
+                    progress.update(len(chunk))
         if progress is not None:
             progress.file.write('\n')
         return self.postprocess(task, classes, samples, predictions, pictures, written)

@@ -21,8 +21,8 @@ from torch import nn
 from umg_mm.registry import DATASETS, MODELS
 from ..context import BenchmarkContext, with_image_size
 from ..result import Ratio, SectionResult, SectionSkipped
-from ..timing import (interleaved_medians, peak_rss_bytes, reset_peak_rss, rss_bytes,
-                      run_in_fresh_process)
+from ..timing import (cuda_peak_bytes, interleaved_medians, peak_rss_bytes, reset_peak_rss,
+                      rss_bytes, run_in_fresh_process)
 
 PRETRAIN_MODEL = '_base_/models/umg_clip_pretrain_vit-b16.py'
 PRETRAIN_DATA = '_base_/datasets/synthetic_umg_pretrain.py'
@@ -121,14 +121,15 @@ def step_peak_memory(ctx: BenchmarkContext, lora: bool = False, amp: bool = Fals
     baseline = 0 if cuda else rss_bytes() if resettable else peak_rss_bytes()
     model = build_pretrainer(ctx, 'all', lora)
     step = train_step(model, optim_wrapper(model, amp), pretrain_batch(ctx, model))
+
+    def two_steps():
+        for _ in range(2):
+            step()
+
     if cuda:
-        torch.cuda.reset_peak_memory_stats(ctx.torch_device)
-    for _ in range(2):
-        step()
-    if cuda:
-        torch.cuda.synchronize(ctx.torch_device)
-        return dict(peak_bytes=torch.cuda.max_memory_allocated(ctx.torch_device),
+        return dict(peak_bytes=cuda_peak_bytes(two_steps, ctx.torch_device),
                     method='torch.cuda.max_memory_allocated over two steps')
+    two_steps()
     method = ('peak RSS (VmHWM, reset via /proc/self/clear_refs) minus RSS before the build'
               if resettable else 'growth of ru_maxrss')
     return dict(peak_bytes=peak_rss_bytes() - baseline,
