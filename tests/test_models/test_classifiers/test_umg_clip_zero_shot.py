@@ -79,5 +79,5 @@ def test_default_parts_are_mmpretrains_whatever_the_default_scope():
                               backbone=dict(type='UMGCLIPBackbone', model_cfg=TINY),
                               text_encoder=dict(type='UMGCLIPTextEncoder', model_cfg=TINY),
                               text_prototype=['cat', 'car']))
-    assert type(model.loss_module).__module__.startswith('mmpretrain.')
+    assert type(model.head.loss_module).__module__.startswith('mmpretrain.')
     assert type(model.data_preprocessor).__name__ == 'MultiModalDataPreprocessor'

@@ -33,11 +33,11 @@ class CheckSegLabels(BaseTransform):
     def transform(self, results: dict) -> dict:
         labels = results['gt_seg_map']
         label_map = results.get('label_map')
-        valid = set(range(self.num_classes)) if label_map is None else set(label_map.values())
-        valid.add(self.ignore_index)
         if labels.size == 0 or (label_map is None and int(labels.max()) < self.num_classes):
             return results
-        bad = np.array([v for v in np.unique(labels).tolist() if v not in valid])
+        valid = np.arange(self.num_classes) if label_map is None else \
+            np.fromiter(label_map.values(), dtype=np.int64)
+        bad = np.setdiff1d(np.unique(labels), np.append(valid, self.ignore_index))
         if bad.size:
             source = f' ({self.classes_source})' if self.classes_source else ''
             reduced = ' after reduce_zero_label (0 -> ignore, v -> v - 1)' \

@@ -51,7 +51,7 @@ class ClassSplit:
         labels = np.asarray(labels, dtype=np.int64)
         if not self.has_split:
             return {'': np.ones(len(labels), dtype=bool)}
-        held = self.held_out[labels] if len(labels) else np.zeros(0, dtype=bool)
+        held = self.held_out[labels]
         return {'': np.ones(len(labels), dtype=bool), '_seen': ~held, '_held_out': held}
 
     def check_scores(self, scores, what: str) -> None:

@@ -72,10 +72,11 @@ class UMGCLIPZeroShot(BaseModel):
         predict(images, samples)            (tools/test.py; mmpretrain's Accuracy reads it)
           ├─ backbone(images)               UMGCLIPBackbone, out_type='global' -> (B, D)
           ├─ text_encoder.classifier(...)   (K, D) class embeddings, cached per vocabulary
-          └─ softmax(logits)                pred_score (K,), pred_label per sample
+          └─ head.predict(logits)           mmpretrain's ClsHead: softmax pred_score (K,),
+                                            pred_label per sample
 
         loss(images, samples)               fine-tuning from the zero-shot classifier
-          └─ loss(logits, gt_label)         (mmpretrain's CrossEntropyLoss by default)
+          └─ head.loss(logits, samples)     ClsHead's loss (CrossEntropyLoss by default)
 
     The towers are attributes ``backbone`` and ``text_encoder``, as in
     :class:`~umg_mm.models.pretrainers.UMGCLIPPretrainer`: ``tools/test.py CONFIG CKPT`` (its
@@ -118,10 +119,12 @@ class UMGCLIPZeroShot(BaseModel):
                              f'dimensions but the text encoder embeds text in '
                              f'{self.text_encoder.embed_dim}; give both towers the same CLIP '
                              f'model (model_name or model_cfg)')
-        self.loss_module = MMPRETRAIN_MODELS.build(loss)
+        # mmpretrain's ClsHead on the logits: its loss (gt_label or mixed gt_score) and its
+        # predictions (softmax pred_score, arg-max pred_label)
+        self.head = MMPRETRAIN_MODELS.build(dict(type='mmpretrain.ClsHead', loss=loss))
         self.max_logit_scale = max_logit_scale
         self.templates = resolve_prompts(text_prompt)
-        self.vocabulary = self.set_vocabulary(text_prototype)
+        self.set_vocabulary(text_prototype)
 
     def set_vocabulary(self, text_prototype: VocabularySpec) -> Vocabulary:
         """Classify over these classes from now on (label ``k`` = class ``k``); no retraining.
@@ -194,8 +197,7 @@ class UMGCLIPZeroShot(BaseModel):
             raise ValueError(f'label {int(target.max())} is out of range for the '
                              f'{self.num_classes} classes of {self.vocabulary.source}; the '
                              f"dataset's classes and text_prototype must match")
-        logits = self._logits(inputs)
-        return dict(loss=self.loss_module(logits, target, avg_factor=logits.size(0)))
+        return self.head.loss((self._logits(inputs),), data_samples)
 
     @torch.no_grad()
     def predict(self, inputs: torch.Tensor,
@@ -206,10 +208,4 @@ class UMGCLIPZeroShot(BaseModel):
             One ``DataSample`` per image (the given ones, updated) with ``pred_score`` ``(K,)``
             and ``pred_label`` ``(1,)``.
         """
-        scores = F.softmax(self._logits(inputs), dim=-1)
-        labels = scores.argmax(dim=-1, keepdim=True)
-        if data_samples is None:
-            data_samples = [DataSample() for _ in range(scores.shape[0])]
-        for sample, score, label in zip(data_samples, scores, labels):
-            sample.set_pred_score(score).set_pred_label(label)
-        return data_samples
+        return self.head.predict((self._logits(inputs),), data_samples)
