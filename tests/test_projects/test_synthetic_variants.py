@@ -2,6 +2,7 @@
 world this test writes: the training dataset yields a packed sample through the training
 pipeline, and the Runner's test loop (dataset, pipeline, model, metrics) reports the metrics the
 READMEs quote."""
+import math
 import os.path as osp
 
 import pytest
@@ -48,3 +49,9 @@ def test_synthetic_config_trains_data_and_tests_end_to_end(case, world, tmp_path
         assert 'gt_sem_seg' in sample['data_samples']  # labels came through the pipeline
     metrics = runner.test()
     assert expected <= set(metrics), sorted(metrics)
+    values = {key: float(metrics[key]) for key in expected}
+    # percentages; a split with no class in these few images reports NaN
+    assert all(math.isnan(v) or 0. <= v <= 100. for v in values.values()), values
+    assert not math.isnan(values.get('coco_panoptic/PQ', values.get('mIoU', 0.)))
+    if case == 'zeroshot':
+        assert values['accuracy/top5'] >= values['accuracy/top1']
