@@ -69,7 +69,22 @@ def test_convert_and_read_with_mmdet(load_tool, instances, tmp_path, capsys):
     assert set(np.unique(sample['gt_seg_map']).tolist()) == {0, 1, 2}
 
 
-def test_errors_name_the_record(load_tool, instances, tmp_path):
+def test_a_fully_hidden_instance_is_dropped_and_counted(instances, tmp_path):
+    from umg_mm.datasets.converters.coco_instances_panoptic import \
+        convert_coco_instances_to_panoptic
+    data = json.loads(instances.read_text())
+    twin = dict(data['annotations'][1], id=4)  # the same polygon again: painted over it
+    data['annotations'].append(twin)
+    path = tmp_path / 'twins.json'
+    path.write_text(json.dumps(data))
+    counts = convert_coco_instances_to_panoptic(str(path), str(tmp_path / 'o.json'),
+                                                str(tmp_path / 'png'))
+    assert counts == dict(images=2, segments=3, background=1, dropped=1)
+    segments = json.loads((tmp_path / 'o.json').read_text())['annotations'][0]['segments_info']
+    assert [s['id'] for s in segments] == [1, 3, 4]  # instance 2 hidden by its twin (3)
+
+
+def test_errors_name_the_record(instances, tmp_path):
     from umg_mm.datasets.converters.coco_instances_panoptic import \
         convert_coco_instances_to_panoptic
     data = json.loads(instances.read_text())
@@ -81,4 +96,14 @@ def test_errors_name_the_record(load_tool, instances, tmp_path):
     with pytest.raises(ValueError, match="stuff_name 'cat' is already a category"):
         convert_coco_instances_to_panoptic(str(instances), str(tmp_path / 'o.json'),
                                            str(tmp_path), stuff_name='cat')
+    data = json.loads(instances.read_text())
+    data['annotations'][0]['segmentation']['size'] = [10, 30]
+    bad.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match=r'annotations\[0\]: RLE size \[10, 30\] is not the '
+                                         r'image size \[20, 30\]'):
+        convert_coco_instances_to_panoptic(str(bad), str(tmp_path / 'o.json'), str(tmp_path))
+    data['annotations'][0]['segmentation'] = []
+    bad.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match=r'annotations\[0\]: empty polygon list'):
+        convert_coco_instances_to_panoptic(str(bad), str(tmp_path / 'o.json'), str(tmp_path))
     assert not (tmp_path / 'o.json').exists()

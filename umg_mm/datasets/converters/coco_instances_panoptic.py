@@ -16,35 +16,29 @@ import numpy as np
 import pycocotools.mask as mask_utils
 
 from umg_mm.utils.atomic_io import write_bytes_atomic, write_json_atomic
+from ..mask_rle import mask_box_xyxy, segmentation_to_rle
 from ..panoptic_png import encode_panoptic_png
 from .common import load_json, require_keys
 
 
-def instance_mask(segmentation, height: int, width: int, where: str) -> np.ndarray:
-    """A COCO ``segmentation`` (polygons, uncompressed or compressed RLE) as a bool mask."""
-    if isinstance(segmentation, list):
-        if not segmentation:
-            raise ValueError(f'{where}: empty polygon list')
-        rle = mask_utils.merge(mask_utils.frPyObjects(segmentation, height, width))
-    elif isinstance(segmentation, dict) and isinstance(segmentation.get('counts'), list):
-        rle = mask_utils.frPyObjects(segmentation, height, width)
-    elif isinstance(segmentation, dict) and 'counts' in segmentation:
-        rle = dict(segmentation)
-        if list(rle.get('size', [])) != [height, width]:
-            raise ValueError(f'{where}: RLE size {rle.get("size")} is not the image size '
-                             f'[{height}, {width}]')
-        if isinstance(rle['counts'], str):
-            rle['counts'] = rle['counts'].encode()
-    else:
-        raise ValueError(f'{where}: segmentation must be polygons or an RLE dict, got '
-                         f'{type(segmentation).__name__}')
-    return mask_utils.decode(rle).astype(bool)
+def instance_rle(segmentation, height: int, width: int, where: str) -> dict:
+    """A COCO ``segmentation`` (polygons, uncompressed or compressed RLE) of an image of
+    ``height`` x ``width`` as a compressed RLE; errors name ``where``."""
+    try:
+        rle = segmentation_to_rle(segmentation, height, width)
+    except ValueError as error:
+        raise ValueError(f'{where}: {error}') from None
+    if list(rle.get('size', [])) != [height, width]:
+        raise ValueError(f'{where}: RLE size {rle.get("size")} is not the image size '
+                         f'[{height}, {width}]')
+    if isinstance(rle['counts'], str):
+        rle = dict(rle, counts=rle['counts'].encode())
+    return rle
 
 
 def _box_xywh(mask: np.ndarray) -> List[int]:
-    ys, xs = np.nonzero(mask)
-    return [int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1),
-            int(ys.max() - ys.min() + 1)]
+    x1, y1, x2, y2 = mask_box_xyxy(mask)
+    return [int(x1), int(y1), int(x2 - x1), int(y2 - y1)]
 
 
 def convert_coco_instances_to_panoptic(instances_file: str, out_file: str, png_dir: str,
@@ -85,23 +79,23 @@ def convert_coco_instances_to_panoptic(instances_file: str, out_file: str, png_d
     for j, image in enumerate(data['images']):
         require_keys(image, ('id', 'file_name', 'height', 'width'), instances_file, f'images[{j}]')
         h, w = image['height'], image['width']
-        instances = [(ann, instance_mask(ann['segmentation'], h, w,
-                                         f'{instances_file}: annotations[{i}]'))
+        instances = [(ann, instance_rle(ann['segmentation'], h, w,
+                                        f'{instances_file}: annotations[{i}]'))
                      for i, ann in per_image.get(image['id'], [])]
         ids = np.zeros((h, w), np.int64)
         # largest first, so a smaller instance on top of a larger one stays visible
-        order = sorted(range(len(instances)), key=lambda k: -int(instances[k][1].sum()))
-        for k in order:
-            ids[instances[k][1]] = k + 1
+        areas = mask_utils.area([rle for _, rle in instances]) if instances else []
+        for k in sorted(range(len(instances)), key=lambda k: -int(areas[k])):
+            ids[mask_utils.decode(instances[k][1]).astype(bool)] = k + 1
+        kept_areas = np.bincount(ids.ravel(), minlength=len(instances) + 1)
         segments = []
         for k, (ann, _) in enumerate(instances):
-            kept = ids == k + 1
-            if not kept.any():
+            if kept_areas[k + 1] == 0:
                 counts['dropped'] += 1
                 continue
             segments.append(dict(id=k + 1, category_id=ann['category_id'],
-                                 iscrowd=int(ann.get('iscrowd', 0)), area=int(kept.sum()),
-                                 bbox=_box_xywh(kept)))
+                                 iscrowd=int(ann.get('iscrowd', 0)),
+                                 area=int(kept_areas[k + 1]), bbox=_box_xywh(ids == k + 1)))
         background = ids == 0
         if background.any():
             ids[background] = len(instances) + 1

@@ -9,6 +9,7 @@ from mmcv.transforms import LoadImageFromFile
 from mmdet.datasets.transforms import LoadAnnotations
 
 from umg_mm.registry import TRANSFORMS
+from ..mask_rle import segmentation_to_rle
 
 
 def _where(results: dict) -> str:
@@ -62,13 +63,7 @@ class LoadUMGImage(LoadImageFromFile):
 
 def _segment_box(segmentation: Union[dict, list], height: int, width: int) -> List[float]:
     """The tight ``[x1, y1, x2, y2]`` box of the pixels of a COCO RLE or polygon segmentation."""
-    if isinstance(segmentation, list):
-        rle = mask_util.merge(mask_util.frPyObjects(segmentation, height, width))
-    elif isinstance(segmentation['counts'], list):
-        rle = mask_util.frPyObjects(segmentation, height, width)
-    else:
-        rle = segmentation
-    x, y, w, h = mask_util.toBbox(rle).tolist()
+    x, y, w, h = mask_util.toBbox(segmentation_to_rle(segmentation, height, width)).tolist()
     return [x, y, x + w, y + h]
 
 
