@@ -38,9 +38,9 @@ sys.path.insert(0, ROOT)
 from umg_mm.datasets.vocabulary import load_held_out_names  # noqa: E402
 from umg_mm.utils.atomic_io import write_json_atomic, write_text_atomic  # noqa: E402
 
-PRETRAIN = 'configs/umg/umg_pretrain_tiny_synthetic_2400it.py'
-SEMSEG = 'configs/umg/semseg_synthetic_tiny.py'
-PANOPTIC = 'configs/umg/panoptic_synthetic.py'
+PRETRAIN = 'configs/umg/umg-clip_vit-tiny_1xb32-2400it_synthetic-64x64.py'
+SEMSEG = 'configs/umg/umg-mask2former_vit-tiny_1xb8-300it_synthetic-64x64.py'
+PANOPTIC = 'configs/umg/umg-mask2former_vit-tiny_2xb8-1200it_synthetic-panoptic-64x64.py'
 
 # (row, metrics file, metric key); every metric also reports <key>_seen and <key>_held_out
 ROWS = [

@@ -36,7 +36,8 @@ COLUMNS = [  # (header, metric key without the _seen/_held_out suffix)
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--config', default='configs/umg/umg_pretrain_tiny_synthetic.py',
+    parser.add_argument('--config',
+                        default='configs/umg/umg-clip_vit-tiny_1xb32-600it_synthetic-64x64.py',
                         help='pretraining config with all three losses configured')
     parser.add_argument('--data-root', default='data/synthetic', help='the synthetic world')
     parser.add_argument('--iters', type=int, default=600, help='training iterations per arm')

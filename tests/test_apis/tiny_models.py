@@ -18,9 +18,9 @@ from umg_mm.registry import MODELS
 ROOT = Path(__file__).resolve().parents[2]
 SEEN = ['circle', 'square', 'triangle', 'sky', 'grass', 'water']
 CONFIGS = dict(
-    pretrainer='configs/umg/umg_pretrain_tiny_synthetic.py',
-    semantic='configs/umg/semseg_synthetic_tiny.py',
-    panoptic='configs/umg/panoptic_synthetic.py',
+    pretrainer='configs/umg/umg-clip_vit-tiny_1xb32-600it_synthetic-64x64.py',
+    semantic='configs/umg/umg-mask2former_vit-tiny_1xb8-300it_synthetic-64x64.py',
+    panoptic='configs/umg/umg-mask2former_vit-tiny_2xb8-1200it_synthetic-panoptic-64x64.py',
 )
 
 

@@ -12,7 +12,7 @@ import torch
 import umg_mm  # noqa: F401  (allow-lists what mmengine checkpoints hold for torch.load)
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFIG = 'configs/umg/smoke_tiny_semseg.py'
+CONFIG = 'configs/umg/fcn_umg-clip-vit-tiny_2xb4-8it_synthetic-64x64.py'
 
 
 def _free_port():

@@ -14,7 +14,7 @@ import torch
 import umg_mm  # noqa: F401  (allow-lists what mmengine checkpoints hold for torch.load)
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFIG = 'configs/umg/panoptic_synthetic.py'
+CONFIG = 'configs/umg/umg-mask2former_vit-tiny_2xb8-1200it_synthetic-panoptic-64x64.py'
 SHORT = ['train_cfg.max_iters=2', 'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2',
          'train_dataloader.batch_size=2', 'val_dataloader.batch_size=2',
          'test_dataloader.batch_size=2']

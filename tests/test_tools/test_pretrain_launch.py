@@ -15,7 +15,7 @@ import torch
 import umg_mm  # noqa: F401  (allow-lists what mmengine checkpoints hold for torch.load)
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFIG = 'configs/umg/umg_pretrain_tiny_synthetic.py'
+CONFIG = 'configs/umg/umg-clip_vit-tiny_1xb32-600it_synthetic-64x64.py'
 SMALL = ['train_dataloader.batch_size=2', 'train_dataloader.sampler.shuffle=False',
          'val_dataloader.batch_size=2', 'test_dataloader.batch_size=2',
          'default_hooks.logger.interval=1', 'default_hooks.checkpoint.interval=2']

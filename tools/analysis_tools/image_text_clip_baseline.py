@@ -3,7 +3,7 @@
 One symmetric contrastive loss between whole images and their captions (open_clip's
 ``ClipLoss``, as CLIP is trained), nothing at region or pixel level: the reference against which
 umg_mm's multi-granularity pretraining is compared, and a backbone for the synthetic
-open-vocabulary segmentation recipe (``configs/umg/semseg_synthetic_tiny.py``, whose
+open-vocabulary segmentation recipe (``configs/umg/umg-mask2former_vit-tiny_1xb8-300it_synthetic-64x64.py``, whose
 ``clip_model_cfg`` gives the architecture). The captions name the held-out classes too (only
 the segmentation labels hold them out), so a CLIP trained here knows their words.
 
@@ -51,7 +51,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('world', help='synthetic world folder (tools/make_synthetic_data.py)')
     parser.add_argument('out', help='output checkpoint (.pth)')
-    parser.add_argument('--config', default='configs/umg/semseg_synthetic_tiny.py',
+    parser.add_argument('--config',
+                        default='configs/umg/umg-mask2former_vit-tiny_1xb8-300it_synthetic-64x64.py',
                         help='config whose clip_model_cfg gives the architecture')
     parser.add_argument('--epochs', type=int, default=15)
     parser.add_argument('--batch-size', type=int, default=128)

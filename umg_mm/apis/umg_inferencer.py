@@ -56,8 +56,9 @@ class UMGInferencer(BaseInferencer):
 
     Example::
 
-        inferencer = UMGInferencer('configs/umg/panoptic_synthetic.py', 'iter_1200.pth',
-                                   device='cpu')
+        inferencer = UMGInferencer(
+            'configs/umg/umg-mask2former_vit-tiny_2xb8-1200it_synthetic-panoptic-64x64.py',
+            'iter_1200.pth', device='cpu')
         out = inferencer('demo.jpg', task='panoptic', vocabulary=['circle', 'star', 'grass'],
                          stuff=['grass'], out_dir='vis')
         out['predictions'][0]['segments']  # [{'id', 'label', 'name', 'isthing', 'area'}, ...]

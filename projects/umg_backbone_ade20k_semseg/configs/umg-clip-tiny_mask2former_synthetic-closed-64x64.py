@@ -1,6 +1,6 @@
 # The project's recipe on a fully supervised synthetic world (closed vocabulary, all 17 classes in
 # the training label maps), small enough for a CPU: the tiny UMG-CLIP of
-# configs/umg/umg_pretrain_tiny_synthetic.py (frozen, LoRA on its MLPs), mmseg's stock Mask2Former
+# configs/umg/umg-clip_vit-tiny_1xb32-600it_synthetic-64x64.py (frozen, LoRA on its MLPs), mmseg's stock Mask2Former
 # head made lighter (64 channels instead of 256, 20 queries instead of 100, 2 pixel-decoder layers
 # instead of 6, 3 decoder layers instead of 9, 1,024 sampled points per mask instead of 12,544: the
 # stock sizes took 10 s per iteration on the shared 2-core CPU), 64 px images, 8 per batch, 400
@@ -8,7 +8,7 @@
 #   python tools/make_synthetic_data.py data/synthetic_closed --held-out-things none --held-out-stuff none
 #   UMG_SYNTHETIC_ROOT=data/synthetic_closed python tools/train.py \
 #       projects/umg_backbone_ade20k_semseg/configs/umg-clip-tiny_mask2former_synthetic-closed-64x64.py \
-#       --cfg-options model.backbone.checkpoint=work_dirs/umg_pretrain_tiny_synthetic/iter_600.pth
+#       --cfg-options model.backbone.checkpoint=work_dirs/umg-clip_vit-tiny_1xb32-600it_synthetic-64x64/iter_600.pth
 _base_ = ['./umg-vit-b16-lora_mask2former_8xb2-160k_ade20k-512x512.py']
 
 data_root = '{{$UMG_SYNTHETIC_ROOT:data/synthetic_closed}}/'

@@ -1,15 +1,15 @@
 # The project's model on the synthetic world (docs/synthetic_world.md), small enough for a CPU:
 # trained on the SEEN classes only (the world's panoptic_train.json has none of its held-out ones),
 # tested on all 17 with PQ on seen and held-out classes apart. The tiny UMG-CLIP of
-# configs/umg/umg_pretrain_tiny_synthetic.py (frozen, LoRA on its MLPs) and mmdet's stock
+# configs/umg/umg-clip_vit-tiny_1xb32-600it_synthetic-64x64.py (frozen, LoRA on its MLPs) and mmdet's stock
 # Mask2Former head made lighter (32 channels instead of 256, 20 queries instead of 100, 1
 # pixel-decoder layer instead of 6, 3 decoder layers instead of 9, 1,024 sampled points per mask),
 # 64 px images, 8 per batch, 600 iterations. Both towers' weights:
 #   --cfg-options model.backbone.checkpoint=CKPT model.panoptic_head.classifier.text_encoder.checkpoint=CKPT
 #   python tools/make_synthetic_data.py data/synthetic
 #   python tools/train.py projects/umg_mask2former_panoptic/configs/umg-mask2former_clip-tiny_synthetic-64x64.py \
-#       --cfg-options model.backbone.checkpoint=work_dirs/umg_pretrain_tiny_synthetic/iter_600.pth \
-#       model.panoptic_head.classifier.text_encoder.checkpoint=work_dirs/umg_pretrain_tiny_synthetic/iter_600.pth
+#       --cfg-options model.backbone.checkpoint=work_dirs/umg-clip_vit-tiny_1xb32-600it_synthetic-64x64/iter_600.pth \
+#       model.panoptic_head.classifier.text_encoder.checkpoint=work_dirs/umg-clip_vit-tiny_1xb32-600it_synthetic-64x64/iter_600.pth
 _base_ = ['./umg-mask2former_vit-b16-lora_8xb2-lsj-50e_coco-panoptic.py']
 
 data_root = '{{$UMG_SYNTHETIC_ROOT:data/synthetic}}/'

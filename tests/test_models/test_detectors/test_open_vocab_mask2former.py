@@ -1,4 +1,5 @@
-"""configs/umg/panoptic_coco.py builds (tiny backbone override), trains a step, predicts, and
+"""configs/umg/umg-mask2former_vit-b16_8xb2-lsj-50e_coco-panoptic.py builds (tiny backbone
+override), trains a step, predicts, and
 predicts over another vocabulary without retraining."""
 import copy
 from pathlib import Path
@@ -14,11 +15,13 @@ import umg_mm  # noqa: F401  (registers the model)
 from tests.umg_fixtures import demo_panoptic_batch as batch
 from umg_mm.models.utils import TINY_OPEN_CLIP_CFG as TINY
 
-CONFIG = Path(__file__).resolve().parents[3] / 'configs/umg/panoptic_coco.py'
+CONFIG = (Path(__file__).resolve().parents[3] /
+          'configs/umg/umg-mask2former_vit-b16_8xb2-lsj-50e_coco-panoptic.py')
+ADE_CONFIG = CONFIG.parent / 'umg-mask2former_vit-b16_coco-panoptic_ade20k-panoptic.py'
 
 
 def tiny_coco_cfg():
-    """panoptic_coco.py with a tiny CLIP and a smaller head (same types, same wiring)."""
+    """The COCO-panoptic config with a tiny CLIP and a smaller head (same types, same wiring)."""
     cfg = Config.fromfile(str(CONFIG))
     model = cfg.model
     model.data_preprocessor.batch_augments = None
@@ -132,13 +135,13 @@ def test_fallback_fills_void_pixels_with_unseen_classes_only(model):
 
 
 def test_ade20k_fallback_fills_only_classes_outside_coco():
-    """panoptic_ade20k.py's model (tiny towers): over ADE20K's 150 classes, void pixels may
+    """The ADE20K-panoptic config's model (tiny towers): over ADE20K's 150 classes, void pixels may
     become only classes COCO does not name (bed, cabinet, ... not person, sky)."""
     from mmdet.datasets import ADE20KPanopticDataset
     from umg_mm.datasets.vocabulary import seen_class_mask
     init_default_scope('mmdet')
     cfg = tiny_coco_cfg()
-    cfg.model.fallback = Config.fromfile(str(CONFIG.parent / 'panoptic_ade20k.py')).model.fallback
+    cfg.model.fallback = Config.fromfile(str(ADE_CONFIG)).model.fallback
     cfg.model.fallback.min_area = 1
     cfg.model.test_cfg.update(object_mask_thr=0.99)  # an untrained model: leave most pixels void
     torch.manual_seed(0)
@@ -176,7 +179,7 @@ def test_config_errors_name_the_fix():
 
 def test_ade20k_config_changes_only_the_test_data_and_vocabulary_source():
     coco = Config.fromfile(str(CONFIG))
-    ade = Config.fromfile(str(CONFIG.parent / 'panoptic_ade20k.py'))
+    ade = Config.fromfile(str(ADE_CONFIG))
     fallback = ade.model.pop('fallback')
     assert ade.model == coco.model
     assert fallback == dict(type='UncoveredRegionFallback', min_area=64,

@@ -13,6 +13,7 @@ from mmseg.structures import SegDataSample
 import umg_mm  # noqa: F401
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+SYNTHETIC_CONFIG = 'configs/umg/umg-mask2former_vit-tiny_1xb8-300it_synthetic-64x64.py'
 TRAIN_VOCAB = ['circle', 'square', 'sky', 'grass']
 NEW_VOCAB = ['heart', 'star, pentagram', 'brick', 'water', 'snow']
 
@@ -21,7 +22,7 @@ def build_segmentor(ensemble=True):
     """The synthetic recipe's segmentor (tiny CLIP, random weights) over TRAIN_VOCAB; with or
     without its two parts that read CLIP's dense embeddings (ensemble and fallback)."""
     init_default_scope('mmseg')
-    cfg = Config.fromfile(osp.join(ROOT, 'configs/umg/semseg_synthetic_tiny.py')).model
+    cfg = Config.fromfile(osp.join(ROOT, SYNTHETIC_CONFIG)).model
     cfg.train_vocabulary = TRAIN_VOCAB
     for part in ('ensemble', 'fallback'):
         cfg.decode_head[part] = dict(cfg.decode_head[part], seen_classes=TRAIN_VOCAB) \
@@ -133,7 +134,7 @@ def test_each_vocabulary_is_embedded_once(model, monkeypatch):
 
 def test_errors_name_the_fix():
     init_default_scope('mmseg')
-    cfg = Config.fromfile(osp.join(ROOT, 'configs/umg/semseg_synthetic_tiny.py')).model
+    cfg = Config.fromfile(osp.join(ROOT, SYNTHETIC_CONFIG)).model
     cfg.train_vocabulary = None
     with pytest.raises(ValueError, match='train_vocabulary'):
         MODELS.build(cfg)

@@ -14,7 +14,7 @@ from ..timing import interleaved_medians
 
 #: The segmentor measured: the ViT-B/16 open-vocabulary Mask2Former (its head as configured),
 #: or, for ``--model tiny``, the synthetic world's tiny one.
-SEG_CONFIGS = {TINY_MODEL: 'umg/semseg_synthetic_tiny.py',
+SEG_CONFIGS = {TINY_MODEL: 'umg/umg-mask2former_vit-tiny_1xb8-300it_synthetic-64x64.py',
                None: '_base_/models/umg_ov_mask2former_vitb16.py'}
 TRAIN_VOCABULARY = 'coco_stuff_171'
 LARGE, SMALL = 847, 150

@@ -3,10 +3,10 @@
 # CocoPanopticMetric and mIoU of the same predictions. Only the test data change: the
 # DatasetVocabularyHook hands the model ADE20K's class names, nothing is retrained.
 #   python tools/dataset_converters/ade20k_panoptic.py data/ADEChallengeData2016 data/ADEChallengeData2016
-#   python tools/test.py configs/umg/panoptic_ade20k.py work_dirs/panoptic_coco/iter_368750.pth
+#   python tools/test.py configs/umg/umg-mask2former_vit-b16_coco-panoptic_ade20k-panoptic.py work_dirs/umg-mask2former_vit-b16_8xb2-lsj-50e_coco-panoptic/iter_368750.pth
 # With ADE20K converted by mmdet's own ade20k2coco.py instead, drop `metainfo` below (its names
 # are then those of mmdet's ADE20KPanopticDataset).
-_base_ = ['./panoptic_coco.py']
+_base_ = ['./umg-mask2former_vit-b16_8xb2-lsj-50e_coco-panoptic.py']
 
 # regions no proposal covers (classes COCO never segmented) are named by the frozen UMG-CLIP's
 # dense embeddings, with ADE20K classes outside COCO only (docs/panoptic.md#held-out-classes);

@@ -4,8 +4,8 @@
 # panoptic_train.json has no star, heart or brick); evaluated on ALL 17 classes, with PQ on seen and
 # on held-out classes apart.
 #   python tools/make_synthetic_data.py data/synthetic
-#   bash tools/dist_train.sh configs/umg/panoptic_synthetic.py 2
-#   python tools/test.py configs/umg/panoptic_synthetic.py work_dirs/panoptic_synthetic/iter_1200.pth
+#   bash tools/dist_train.sh configs/umg/umg-mask2former_vit-tiny_2xb8-1200it_synthetic-panoptic-64x64.py 2
+#   python tools/test.py configs/umg/umg-mask2former_vit-tiny_2xb8-1200it_synthetic-panoptic-64x64.py work_dirs/umg-mask2former_vit-tiny_2xb8-1200it_synthetic-panoptic-64x64/iter_1200.pth
 # A backbone/text tower pretrained on the same world (issue 5's pretraining) plugs in with
 #   --cfg-options clip_checkpoint=... is NOT enough (mmengine resolves variables at parse time):
 #   --cfg-options model.backbone.checkpoint=CKPT model.panoptic_head.classifier.text_encoder.checkpoint=CKPT
@@ -15,7 +15,7 @@ _base_ = ['../_base_/models/umg_mask2former_panoptic.py', 'mmdet::_base_/default
 data_root = '{{$UMG_SYNTHETIC_ROOT:data/synthetic}}/'
 image_size = (64, 64)
 clip_checkpoint = None  # a UMG-CLIP checkpoint of the tiny model below (None: random weights)
-# the tiny UMG-CLIP of configs/umg/umg_pretrain_tiny_synthetic.py, so its checkpoints plug in
+# the tiny UMG-CLIP of configs/umg/umg-clip_vit-tiny_1xb32-600it_synthetic-64x64.py, so its checkpoints plug in
 tiny_clip = dict(
     embed_dim=64,
     vision_cfg=dict(image_size=64, layers=3, width=96, head_width=32, patch_size=8),

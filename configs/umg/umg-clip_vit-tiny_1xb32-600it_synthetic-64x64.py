@@ -1,9 +1,9 @@
 # Pretrain a tiny UMG-CLIP from scratch on the synthetic world with all three alignments
 # (image-, region-, pixel-text), on the CPU in minutes, then evaluate zero-shot.
 #   python tools/make_synthetic_data.py data/synthetic
-#   python tools/train.py configs/umg/umg_pretrain_tiny_synthetic.py
-#   bash tools/dist_train.sh configs/umg/umg_pretrain_tiny_synthetic.py 2
-#   python tools/test.py configs/umg/umg_pretrain_tiny_synthetic.py work_dirs/.../iter_600.pth
+#   python tools/train.py configs/umg/umg-clip_vit-tiny_1xb32-600it_synthetic-64x64.py
+#   bash tools/dist_train.sh configs/umg/umg-clip_vit-tiny_1xb32-600it_synthetic-64x64.py 2
+#   python tools/test.py configs/umg/umg-clip_vit-tiny_1xb32-600it_synthetic-64x64.py work_dirs/.../iter_600.pth
 # Another world folder: UMG_SYNTHETIC_ROOT=/path/to/world python tools/train.py ...
 _base_ = [
     '../_base_/models/umg_clip_pretrain_vit-b16.py',

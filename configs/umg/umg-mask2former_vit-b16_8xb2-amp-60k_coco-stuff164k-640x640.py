@@ -1,7 +1,7 @@
 # Train the open-vocabulary segmentor on COCO-Stuff-171 (validation on COCO-Stuff val); test
-# on the five open-vocabulary benchmarks with the semseg_umg-vitb16_coco-stuff171_to_*.py
+# on the five open-vocabulary benchmarks with the umg-mask2former_vit-b16_coco-stuff164k-640x640_*.py
 # configs and this run's checkpoint. 60k iterations, batch 16 (8 GPUs x 2), as SAN/FC-CLIP.
-#   bash tools/dist_train.sh configs/umg/semseg_umg-vitb16_coco-stuff171_640.py 8 \
+#   bash tools/dist_train.sh configs/umg/umg-mask2former_vit-b16_8xb2-amp-60k_coco-stuff164k-640x640.py 8 \
 #       --cfg-options load_from=CKPT
 _base_ = [
     '../_base_/models/umg_ov_mask2former_vitb16.py', '../_base_/datasets/umg_coco_stuff171.py',

@@ -1,7 +1,7 @@
 # UMG-CLIP pretraining of open_clip ViT-L/14 on UMG-41M-style shards: 8 GPUs x 64 images
 # (512 per step), 80k iterations, AMP, gradient checkpointing.
-#   bash tools/dist_train.sh configs/umg/umg_pretrain_vit-l14_8xb64_umg41m.py 8
-_base_ = ['./umg_pretrain_vit-b16_8xb128_umg41m.py']
+#   bash tools/dist_train.sh configs/umg/umg-clip_vit-l14_8xb64-amp-80k_umg41m.py 8
+_base_ = ['./umg-clip_vit-b16_8xb128-amp-40k_umg41m.py']
 clip_model = 'ViT-L-14'
 # open_clip_pytorch_model.bin of ViT-L-14 laion2b_s32b_b82k (or another ViT-L-14 checkpoint)
 clip_checkpoint = 'checkpoints/open_clip/ViT-L-14-laion2b_s32b_b82k.bin'

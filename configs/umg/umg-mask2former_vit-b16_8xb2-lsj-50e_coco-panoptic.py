@@ -2,8 +2,8 @@
 # mmdet's Mask2Former pixel decoder and decoder, queries classified against the text embeddings
 # of the vocabulary, trained on COCO panoptic (133 classes) with large-scale jitter as mmdet's
 # mask2former_r50_8xb2-lsj-50e_coco-panoptic.py (8 GPUs x 2 images, 368,750 iterations).
-#   bash tools/dist_train.sh configs/umg/panoptic_coco.py 8
-#   python tools/test.py configs/umg/panoptic_ade20k.py work_dirs/panoptic_coco/iter_368750.pth
+#   bash tools/dist_train.sh configs/umg/umg-mask2former_vit-b16_8xb2-lsj-50e_coco-panoptic.py 8
+#   python tools/test.py configs/umg/umg-mask2former_vit-b16_coco-panoptic_ade20k-panoptic.py work_dirs/umg-mask2former_vit-b16_8xb2-lsj-50e_coco-panoptic/iter_368750.pth
 # Set clip_checkpoint to the UMG-CLIP file both towers start from (and keep it in the two places
 # below, which mmengine fills in when it parses this file).
 _base_ = [

@@ -1,6 +1,6 @@
 # UMG-CLIP pretraining of open_clip ViT-B/16 on UMG-41M-style shards: image-, region- and
 # pixel-text alignment, continued from CLIP weights, 8 GPUs x 128 images, 40k iterations, AMP.
-#   bash tools/dist_train.sh configs/umg/umg_pretrain_vit-b16_8xb128_umg41m.py 8
+#   bash tools/dist_train.sh configs/umg/umg-clip_vit-b16_8xb128-amp-40k_umg41m.py 8
 # Set the paths below (or override with --cfg-options).
 _base_ = [
     '../_base_/models/umg_clip_pretrain_vit-b16.py',

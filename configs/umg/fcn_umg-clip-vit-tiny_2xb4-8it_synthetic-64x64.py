@@ -2,8 +2,8 @@
 # EncoderDecoder + FCNHead) on the synthetic world: checks set-up, launching, distribution and
 # resuming in a minute on a CPU.
 #   python tools/make_synthetic_data.py data/synthetic
-#   bash tools/dist_train.sh configs/umg/smoke_tiny_semseg.py 2
-#   python tools/train.py configs/umg/smoke_tiny_semseg.py --resume \
+#   bash tools/dist_train.sh configs/umg/fcn_umg-clip-vit-tiny_2xb4-8it_synthetic-64x64.py 2
+#   python tools/train.py configs/umg/fcn_umg-clip-vit-tiny_2xb4-8it_synthetic-64x64.py --resume \
 #       --cfg-options train_cfg.max_iters=12
 _base_ = ['mmseg::_base_/default_runtime.py']
 custom_imports = dict(imports=['umg_mm'], allow_failed_imports=False)

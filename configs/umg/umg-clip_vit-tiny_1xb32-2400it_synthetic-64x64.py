@@ -1,9 +1,9 @@
-# The tiny synthetic-world pretraining of umg_pretrain_tiny_synthetic.py, four times longer
+# The tiny synthetic-world pretraining of umg-clip_vit-tiny_1xb32-600it_synthetic-64x64.py, four times longer
 # (2,400 iterations of 32 images, about 5 minutes on two idle CPU cores): the backbone that
 # tools/main_job.py trains. Region recognition 24 -> 39% top-1, retrieval R@1 30 -> 55% against
 # the 600-iteration schedule (docs/pretraining.md).
-#   python tools/train.py configs/umg/umg_pretrain_tiny_synthetic_2400it.py
-_base_ = ['./umg_pretrain_tiny_synthetic.py']
+#   python tools/train.py configs/umg/umg-clip_vit-tiny_1xb32-2400it_synthetic-64x64.py
+_base_ = ['./umg-clip_vit-tiny_1xb32-600it_synthetic-64x64.py']
 
 max_iters = 2400
 param_scheduler = [

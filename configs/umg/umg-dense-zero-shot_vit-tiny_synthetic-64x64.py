@@ -1,9 +1,9 @@
 # The training-free baseline on the synthetic world: each pixel's dense UMG-CLIP embedding
 # scored against the class text embeddings (no segmentation training, no checkpoint of its
 # own). Tested on all 17 classes, seen and held out:
-#   python tools/test.py configs/umg/semseg_synthetic_tiny_dense_zero_shot.py CKPT
+#   python tools/test.py configs/umg/umg-dense-zero-shot_vit-tiny_synthetic-64x64.py CKPT
 # CKPT: the pretrained CLIP, towers under backbone.* and text_encoder.* (see
-# semseg_synthetic_tiny.py).
+# umg-mask2former_vit-tiny_1xb8-300it_synthetic-64x64.py).
 _base_ = [
     '../_base_/datasets/umg_synthetic_semseg.py', 'mmseg::_base_/default_runtime.py'
 ]

@@ -1,7 +1,7 @@
 # Zero-shot transfer: the COCO-Stuff-171 segmentor tested on ADE20K-150, whose vocabulary the
 # SemSegVocabularyHook hands to the model (no retraining).
-#   python tools/test.py configs/umg/semseg_umg-vitb16_coco-stuff171_to_ade20k-150.py \
-#       work_dirs/semseg_umg-vitb16_coco-stuff171_640/best_mIoU_iter_*.pth
+#   python tools/test.py configs/umg/umg-mask2former_vit-b16_coco-stuff164k-640x640_ade20k-150.py \
+#       work_dirs/umg-mask2former_vit-b16_8xb2-amp-60k_coco-stuff164k-640x640/best_mIoU_iter_*.pth
 _base_ = [
     '../_base_/models/umg_ov_mask2former_vitb16.py', '../_base_/datasets/umg_ade20k_150.py',
     'mmseg::_base_/default_runtime.py'

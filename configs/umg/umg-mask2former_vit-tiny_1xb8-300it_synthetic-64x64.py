@@ -1,14 +1,14 @@
 # Open-vocabulary semantic segmentation on the synthetic world: train on the 14 seen classes,
 # test on all 17 (star, heart and brick are held out of the training labels). A tiny UMG-CLIP
-# (3 blocks, width 96, patch 8: the one configs/umg/umg_pretrain_tiny_synthetic.py pretrains)
+# (3 blocks, width 96, patch 8: the one configs/umg/umg-clip_vit-tiny_1xb32-600it_synthetic-64x64.py pretrains)
 # frozen, a Mask2Former head with a text classifier, FC-CLIP's ensemble with the frozen
 # backbone's dense zero-shot scores at test time. 300 iterations of
 # batch 8 (64 px crops): minutes on 2 CPU cores.
 #   python tools/make_synthetic_data.py data/synthetic
-#   python tools/train.py configs/umg/umg_pretrain_tiny_synthetic.py   # the backbone: CKPT
-#   python tools/train.py configs/umg/semseg_synthetic_tiny.py --cfg-options load_from=CKPT
-#   python tools/test.py configs/umg/semseg_synthetic_tiny.py \
-#       work_dirs/semseg_synthetic_tiny/iter_300.pth
+#   python tools/train.py configs/umg/umg-clip_vit-tiny_1xb32-600it_synthetic-64x64.py   # the backbone: CKPT
+#   python tools/train.py configs/umg/umg-mask2former_vit-tiny_1xb8-300it_synthetic-64x64.py --cfg-options load_from=CKPT
+#   python tools/test.py configs/umg/umg-mask2former_vit-tiny_1xb8-300it_synthetic-64x64.py \
+#       work_dirs/umg-mask2former_vit-tiny_1xb8-300it_synthetic-64x64/iter_300.pth
 # CKPT: a pretrained tiny UMG-CLIP of this architecture (towers under backbone.* and
 # text_encoder.*: a umg_mm pretraining checkpoint, or tools/convert_open_clip.py to-umg of an
 # open_clip file); image-level only vs all three granularities in docs/semantic_segmentation.md.
