@@ -26,7 +26,8 @@ def test_equals_open_clip_clip_loss_with_distinct_captions():
 
 
 def test_multi_tag_positives_hand_computed():
-    # visual 0 is tagged sky and grass, visual 1 sky; the two 'sky' texts are one string
+    # visual 0 is tagged sky and grass, visual 1 sky; the two 'sky' texts are one string: one
+    # column (v2t) and one row (t2v)
     visual = torch.tensor([[1., 0.], [0., 1.]])
     texts = torch.tensor([[1., 0.], [0., 1.], [1., 0.]])
     ids = string_ids(['sky', 'grass', 'sky'])
@@ -34,14 +35,36 @@ def test_multi_tag_positives_hand_computed():
     loss = MultiPositiveContrastiveLoss(loss_weight=2., temperature=1.,
                                         learnable_temperature=False)
     e = math.e
-    # visual 0: sims (1, 0, 1), every column positive; visual 1: sims (0, 1, 0), the sky ones
-    v2t = ((math.log(2 * e + 1) - 2 / 3) + math.log(2 + e)) / 2
-    # sky texts: sims (1, 0) to (v0, v1), both own 'sky'; grass: sims (0, 1), only v0
-    t2v = (2 * (math.log(1 + e) - 1 / 2) + math.log(1 + e)) / 3
+    # columns (sky, grass); visual 0: sims (1, 0), both positive; visual 1: (0, 1), sky only
+    v2t = ((math.log(e + 1) - 1 / 2) + math.log(1 + e)) / 2
+    # sky: sims (1, 0) to (v0, v1), both own 'sky'; grass: sims (0, 1), only v0
+    t2v = ((math.log(1 + e) - 1 / 2) + math.log(1 + e)) / 2
     assert loss(visual, texts, ids, pairs).item() == pytest.approx(2 * (v2t + t2v) / 2, abs=1e-6)
     one_way = MultiPositiveContrastiveLoss(temperature=1., learnable_temperature=False,
                                            symmetric=False)
     assert one_way(visual, texts, ids, pairs).item() == pytest.approx(v2t, abs=1e-6)
+
+
+def test_a_string_repeated_is_one_column_with_the_mean_of_its_copies():
+    # 'sky' three times (one per visual) weighs as one column and one row, whatever its count
+    visual = torch.tensor([[1., 0.], [0.6, 0.8], [0., 1.], [0.8, -0.6]])
+    tags = ['sky', 'sky', 'sky', 'sea']
+    texts = torch.tensor([[1., 0.], [1., 0.], [1., 0.], [0., 1.]])
+    loss = MultiPositiveContrastiveLoss(temperature=1., learnable_temperature=False)
+    repeated = loss(visual, texts, string_ids(tags), _diag(4))
+    sims = visual @ torch.tensor([[1., 0.], [0., 1.]]).T  # (4 visuals, columns sky, sea)
+    v2t = -sims.log_softmax(dim=1)[torch.arange(4), torch.tensor([0, 0, 0, 1])].mean()
+    sky_row = sims[:, 0].log_softmax(dim=0)
+    t2v = (-sky_row[:3].mean() - sims[:, 1].log_softmax(dim=0)[3]) / 2
+    assert repeated.item() == pytest.approx(((v2t + t2v) / 2).item(), abs=1e-6)
+    # copies with different embeddings: the column is their normalised mean
+    texts[1] = torch.tensor([0., 1.])
+    mixed = loss(visual, texts, string_ids(tags), _diag(4))
+    column = F.normalize(texts[:3].sum(dim=0), dim=0)
+    sims = visual @ torch.stack([column, texts[3]]).T
+    v2t = -sims.log_softmax(dim=1)[torch.arange(4), torch.tensor([0, 0, 0, 1])].mean()
+    t2v = (-sims[:, 0].log_softmax(dim=0)[:3].mean() - sims[:, 1].log_softmax(dim=0)[3]) / 2
+    assert mixed.item() == pytest.approx(((v2t + t2v) / 2).item(), abs=1e-6)
 
 
 def test_no_rows_gives_zero_with_a_graph():

@@ -30,20 +30,25 @@ def _multi_positive_nll(logits: torch.Tensor, positives: torch.Tensor) -> torch.
 
 @MODELS.register_module()
 class MultiPositiveContrastiveLoss(nn.Module):
-    """InfoNCE between ``Nv`` visual embeddings and ``Nt`` text embeddings over all ranks.
+    """InfoNCE between ``Nv`` visual embeddings and the distinct strings of all ranks.
 
     Each rank passes its local visuals, its local texts with their string ids, and the positive
     (visual, text) pairs among them: an image and its caption, a region and its caption, a mask
     and each of its tags, a pixel and each tag of its mask. Visual and text rows of all ranks are
     gathered (with gradient for the local part, as open_clip's ``ClipLoss(local_loss=True,
-    gather_with_grad=True)``); each local row is then contrasted with every gathered column.
+    gather_with_grad=True)``).
 
-    Positives are counted by string, not by position: a visual's positives are all gathered texts
-    whose string equals one of its own texts (two masks tagged ``'sky'`` in the global batch are
-    not negatives of each other's tag), and a text's positives are all gathered visuals owning a
-    text with that string. With ``P(i)`` the positives of row ``i``, the row's loss is the mean
-    over its positives of ``-log softmax(s * sim_i)_p`` (each positive counted once, with equal
-    weight; duplicates share the probability mass, so the minimum is ``log |P(i)|``, not 0).
+    Texts are counted by string: the ``U`` distinct strings of the global batch (found by sorting
+    their ids, ``torch.unique``) are the text columns, each the normalised mean of its copies (equal
+    copies for a deterministic text tower), however often it repeats. Visual-to-text: each local
+    visual against the ``U`` columns, its positives the strings of its own texts. Text-to-visual:
+    each string is one row, computed on the rank holding its first copy, against every gathered
+    visual, its positives all visuals owning a text with that string. With ``P(i)`` the positives
+    of row ``i``, the row's loss is the mean over its positives of ``-log softmax(s * sim_i)_p``
+    (the minimum is ``log |P(i)|``, not 0).
+
+    Memory and time are linear in local rows x global columns (``Nv x U`` and ``R x W * max_v``
+    logits, ``R`` the strings this rank owns); nothing global x global is built.
 
     The loss of a rank is ``sum of its row losses * world_size / (rows in the global batch)``,
     for each direction, so the mean over ranks (what DDP's gradient averaging optimises) equals
@@ -109,7 +114,7 @@ class MultiPositiveContrastiveLoss(nn.Module):
                              f'positive pair; visuals {(~owned_v).nonzero().flatten().tolist()} '
                              f'and texts {(~owned_t).nonzero().flatten().tolist()} have none')
         counts = gather_counts(num_v, num_t, pairs.shape[0], device=device)
-        total_v, total_t = int(counts[:, 0].sum()), int(counts[:, 1].sum())
+        total_v = int(counts[:, 0].sum())
         scale = self.logit_scale()
         if total_v == 0:  # no rows anywhere: every rank skips the same gathers
             return (visual.sum() + texts.sum() + scale) * 0.
@@ -121,23 +126,56 @@ class MultiPositiveContrastiveLoss(nn.Module):
         all_v, all_t = gather_with_grad(pad_rows(visual, max_v), pad_rows(texts, max_t))
         all_ids = gather_no_grad(pad_rows(text_ids.to(device), max_t))
         t_valid = valid_mask(counts[:, 1].tolist(), max_t, device)
-        v_valid = valid_mask(counts[:, 0].tolist(), max_v, device)
-
-        owner = torch.zeros(num_v, num_t, device=device)
-        owner[pairs[:, 0], pairs[:, 1]] = 1
-        same = ((text_ids.to(device)[:, None] == all_ids[None, :]) & t_valid[None]).float()
-        logits = (scale * visual @ all_t.T).masked_fill(~t_valid[None], float('-inf'))
-        loss = _multi_positive_nll(logits, (owner @ same) > 0).sum() * world_size / total_v
+        columns = _StringColumns(all_ids, t_valid, all_t)
+        local_column = columns.of_text[rank * max_t:rank * max_t + num_t]  # (Nt,)
+        positives = torch.zeros(num_v, columns.count, dtype=torch.bool, device=device)
+        positives[pairs[:, 0], local_column[pairs[:, 1]]] = True
+        logits = scale * visual @ columns.embeddings.T  # (Nv, U)
+        loss = _multi_positive_nll(logits, positives).sum() * world_size / total_v
         if self.symmetric:
-            offset = torch.tensor([rank * max_v, rank * max_t], device=device)
-            all_pairs = gather_no_grad(pad_rows(pairs + offset, max_k, value=-1))
-            all_pairs = all_pairs[all_pairs[:, 0] >= 0]
-            global_owner = torch.zeros(world_size * max_v, world_size * max_t, device=device)
-            global_owner[all_pairs[:, 0], all_pairs[:, 1]] = 1
-            logits = (scale * texts @ all_v.T).masked_fill(~v_valid[None], float('-inf'))
-            loss_t2v = _multi_positive_nll(logits, (same @ global_owner.T) > 0).sum()
-            loss = (loss + loss_t2v * world_size / total_t) / 2
+            own = (columns.first // max_t == rank).nonzero().flatten()  # (R,) this rank's rows
+            row_of_column = torch.full((columns.count,), -1, dtype=torch.long, device=device)
+            row_of_column[own] = torch.arange(own.numel(), device=device)
+            # every rank's pairs as (gathered visual index, string column)
+            global_pairs = torch.stack([pairs[:, 0] + rank * max_v, local_column[pairs[:, 1]]], 1)
+            global_pairs = gather_no_grad(pad_rows(global_pairs, max_k, value=-1))
+            rows = row_of_column[global_pairs[:, 1].clamp(min=0)]
+            keep = (global_pairs[:, 0] >= 0) & (rows >= 0)
+            positives = torch.zeros(own.numel(), all_v.shape[0], dtype=torch.bool, device=device)
+            positives[rows[keep], global_pairs[keep, 0]] = True
+            v_valid = valid_mask(counts[:, 0].tolist(), max_v, device)
+            logits = (scale * columns.embeddings[own] @ all_v.T).masked_fill(
+                ~v_valid[None], float('-inf'))  # (R, W * max_v)
+            loss_t2v = _multi_positive_nll(logits, positives).sum()
+            loss = (loss + loss_t2v * world_size / columns.count) / 2
         # the gathered tensors stay in every rank's graph, so every rank runs the gathers'
         # backward collectives, even one without rows
         loss = loss + (all_v.sum() + all_t.sum()) * 0.
         return self.loss_weight * loss
+
+
+class _StringColumns:
+    """The distinct strings of the gathered texts, found by sorting their ids.
+
+    Args:
+        ids: ``(M,)`` gathered string ids (padding included).
+        valid: ``(M,)`` bool, the real rows.
+        texts: ``(M, D)`` gathered normalised text embeddings.
+
+    Attributes:
+        count: ``U``, the number of distinct strings.
+        of_text: ``(M,)`` column of each gathered text (-1 for padding).
+        embeddings: ``(U, D)`` the normalised mean of each string's copies.
+        first: ``(U,)`` gathered index of each string's first copy.
+    """
+
+    def __init__(self, ids: torch.Tensor, valid: torch.Tensor, texts: torch.Tensor):
+        index = valid.nonzero().flatten()
+        unique, column = torch.unique(ids[index], return_inverse=True)
+        self.count = unique.numel()
+        self.of_text = torch.full_like(ids, -1)
+        self.of_text[index] = column
+        summed = texts.new_zeros(self.count, texts.shape[1]).index_add(0, column, texts[index])
+        self.embeddings = F.normalize(summed, dim=-1)
+        self.first = torch.full((self.count,), ids.numel(), dtype=torch.long,
+                                device=ids.device).scatter_reduce(0, column, index, 'amin')

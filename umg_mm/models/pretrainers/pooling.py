@@ -4,6 +4,7 @@ from typing import List, Sequence, Tuple
 import torch
 import torch.nn.functional as F
 from mmcv.ops import RoIAlign
+from torch.nn.utils.rnn import pad_sequence
 
 
 def pool_regions(dense: torch.Tensor, boxes: Sequence[torch.Tensor],
@@ -54,6 +55,9 @@ def pool_masks(dense: torch.Tensor, masks: Sequence[torch.Tensor],
                patch_size: int) -> Tuple[torch.Tensor, ...]:
     """Mask embeddings: the coverage-weighted mean of the patch embeddings under each mask.
 
+    One batched product ``(B, S_max, h w) x (B, h w, D)`` over the images' padded coverages:
+    memory ``B S_max (h w + D)``, never a per-mask copy of the dense map.
+
     Args:
         dense: ``(B, D, h, w)`` patch embeddings.
         masks: per image ``(S_i, H, W)`` bool masks in input pixels.
@@ -64,13 +68,18 @@ def pool_masks(dense: torch.Tensor, masks: Sequence[torch.Tensor],
         ``(S, h, w)`` coverage of each patch, ``(S,)`` image of each mask; ``S = sum S_i``.
     """
     grid = tuple(dense.shape[-2:])
-    coverage = [mask_coverage(m.to(dense.device), grid, patch_size) for m in masks]
-    image_index = torch.cat([torch.full((c.shape[0],), i, dtype=torch.long, device=dense.device)
-                             for i, c in enumerate(coverage)])
-    coverage = torch.cat(coverage).to(dense.dtype) if coverage else dense.new_zeros((0, *grid))
-    if coverage.shape[0] == 0:
-        return dense.new_zeros((0, dense.shape[1])), coverage, image_index
-    pooled = torch.einsum('shw,sdhw->sd', coverage, dense[image_index])
+    coverage = [mask_coverage(m.to(dense.device), grid, patch_size).to(dense.dtype)
+                for m in masks]
+    counts = [c.shape[0] for c in coverage]
+    image_index = torch.cat([torch.full((n,), i, dtype=torch.long, device=dense.device)
+                             for i, n in enumerate(counts)] or
+                            [torch.zeros(0, dtype=torch.long, device=dense.device)])
+    if sum(counts) == 0:
+        return dense.new_zeros((0, dense.shape[1])), dense.new_zeros((0, *grid)), image_index
+    padded = pad_sequence([c.flatten(1) for c in coverage], batch_first=True)  # (B, S_max, hw)
+    pooled = torch.einsum('bsp,bdp->bsd', padded, dense.flatten(2))  # (B, S_max, D)
+    pooled = torch.cat([pooled[i, :n] for i, n in enumerate(counts)])
+    coverage = torch.cat(coverage)
     return pooled / coverage.sum(dim=(1, 2)).clamp(min=1e-6)[:, None], coverage, image_index
 
 
