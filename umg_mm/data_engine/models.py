@@ -1,0 +1,43 @@
+"""The models stages run, built once per process and shared by the stages that name the same
+config, checkpoint and options (the panoptic model that detects also segments)."""
+import json
+from functools import lru_cache
+from typing import Optional
+
+from mmengine.config import Config
+
+
+def _config(config: str, cfg_options: Optional[dict]) -> Config:
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def freeze(options: Optional[dict]) -> str:
+    """A hashable form of a stage's config options (the model cache's key)."""
+    return json.dumps(options or {}, sort_keys=True)
+
+
+@lru_cache(maxsize=None)
+def umg_inferencer(config: str, checkpoint: Optional[str], device: str, options: str):
+    """A :class:`~umg_mm.apis.UMGInferencer` (``options``: :func:`freeze`-d config options)."""
+    from umg_mm.apis import UMGInferencer
+    return UMGInferencer(_config(config, json.loads(options)), checkpoint, device=device)
+
+
+@lru_cache(maxsize=None)
+def det_inferencer(config: str, checkpoint: Optional[str], device: str, options: str):
+    """mmdet's ``DetInferencer`` on a config file (``mmdet::...`` names the installed package's
+    configs) and checkpoint."""
+    from mmdet.apis import DetInferencer
+    return DetInferencer(_config(config, json.loads(options)), checkpoint, device=device,
+                         show_progress=False)
+
+
+@lru_cache(maxsize=None)
+def caption_inferencer(config: str, checkpoint: Optional[str], device: str, options: str):
+    """mmpretrain's ``ImageCaptionInferencer`` (BLIP-class captioners)."""
+    from mmpretrain.apis import ImageCaptionInferencer
+    return ImageCaptionInferencer(_config(config, json.loads(options)), checkpoint,
+                                  device=device)
