@@ -18,8 +18,8 @@ from mmengine.config import Config, DictAction
 from umg_mm.apis import TASKS, UMGInferencer
 from umg_mm.apis.image_inputs import list_images
 from umg_mm.apis.results import json_ready
+from umg_mm.apis.typed_inputs import parse_boxes, parse_vocabulary
 from umg_mm.apis.visualization import write_picture
-from umg_mm.datasets.vocabulary import list_vocabularies
 from umg_mm.utils.atomic_io import write_json_atomic
 
 
@@ -49,27 +49,6 @@ def parse_args(argv=None):
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value')
     return parser.parse_args(argv)
-
-
-def parse_vocabulary(spec):
-    """A file or a shipped name as it is; otherwise comma-separated names, ``|`` for synonyms."""
-    if spec is None or osp.isfile(spec) or spec in list_vocabularies():
-        return spec
-    return [', '.join(s.strip() for s in item.split('|')) for item in spec.split(',')
-            if item.strip()]
-
-
-def parse_boxes(items):
-    """``['x1,y1,x2,y2', ...]`` -> a list of 4-number lists."""
-    if items is None:
-        return None
-    boxes = []
-    for item in items:
-        values = item.split(',')
-        if len(values) != 4:
-            raise ValueError(f'--boxes {item!r}: give each box as X1,Y1,X2,Y2')
-        boxes.append([float(v) for v in values])
-    return boxes
 
 
 def main(argv=None):

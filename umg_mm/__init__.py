@@ -10,6 +10,6 @@ from .utils import compat, version_check
 version_check.check_openmmlab_versions()
 compat.apply()
 
-from . import datasets, engine, evaluation, models  # noqa: E402,F401  (registers components)
+from . import datasets, engine, evaluation, models, visualization  # noqa: E402,F401  (registers)
 
 __all__ = ['__version__']

@@ -163,18 +163,24 @@ def test_batched_equals_one_by_one(inferencers, images, kind, task, kwargs):
 
 @pytest.mark.parametrize('kind,task', [('pretrainer', 'classification'), ('semantic', 'semantic'),
                                        ('panoptic', 'panoptic')])
-def test_pictures_have_the_input_size(inferencers, tmp_path, kind, task):
+def test_pictures_are_the_inputs_enlarged(inferencers, tmp_path, kind, task):
     inputs = [str(p) for p in write_images(tmp_path / 'in', 2, size=(40, 72))]
     inputs.append(np.full((30, 50, 3), 90, np.uint8))
     out = inferencers[kind](inputs, task=task, vocabulary=VOCAB, out_dir=str(tmp_path / 'vis'),
                             return_vis=True)
     assert sorted(p.name for p in (tmp_path / 'vis').iterdir()) == \
         ['000002.png', 'img0.png', 'img1.png']
-    for picture, path, size in zip(out['visualization'], out['pictures'],
-                                   [(40, 72), (40, 72), (30, 50)]):
-        assert picture.shape == (*size, 3)
-        assert cv2.imread(path).shape == (*size, 3)
-    assert not np.array_equal(out['visualization'][0], cv2.imread(inputs[0]))  # drawn on
+    for picture, path, (height, width) in zip(out['visualization'], out['pictures'],
+                                              [(40, 72), (40, 72), (30, 50)]):
+        factor = -(-512 // width)  # the longer side enlarged to 512 px or more
+        assert picture.shape[0] == height * factor and picture.shape[1] >= width * factor
+        np.testing.assert_array_equal(cv2.imread(path), picture)
+    first = out['visualization'][0]
+    if task == 'classification':  # the image enlarged, the scores beside it
+        assert first.shape[1] > 576
+    else:  # masks drawn on the enlarged image
+        enlarged = cv2.resize(cv2.imread(inputs[0]), (576, 320), interpolation=cv2.INTER_CUBIC)
+        assert not np.array_equal(first[:, :576], enlarged)
 
 
 def test_task_table_errors(inferencers, images):

@@ -29,6 +29,16 @@ def test_medians_exclude_the_warmup_and_alternate_the_functions():
     assert clock.calls == ['a', 'b'] * 4
 
 
+def test_progress_bar_counts_every_call(capsys):
+    clock = FakeClock({'a': [1.0] * 3, 'b': [1.0] * 3})
+    interleaved_medians(clock, [lambda: 'a', lambda: 'b'], repeats=2, warmup=1)
+    out = capsys.readouterr().out
+    assert '6/6' in out and 'ETA' in out
+    interleaved_medians(FakeClock({'a': [1.0]}), [lambda: 'a'], repeats=1, warmup=0,
+                        progress=False)
+    assert capsys.readouterr().out == ''
+
+
 def test_medians_need_a_repeat():
     with pytest.raises(ValueError, match='repeats=0'):
         interleaved_medians(FakeClock({}), [lambda: 'a'], repeats=0)

@@ -24,7 +24,7 @@ from . import results as R
 from .image_inputs import ImageInput, input_names, inputs_to_list, load_image
 from .inference_vocabulary import resolve_vocabulary, split_things_stuff
 from .tasks import check_task, supported_tasks
-from .visualization import draw_detection, draw_semantic, draw_text_lines, write_picture
+from .visualization import draw_prediction, write_picture
 
 #: transforms of a test pipeline that read files (the inferencer reads the image itself and has
 #: no annotations)
@@ -312,27 +312,13 @@ class UMGInferencer(BaseInferencer):
             classes: the class names in label order (the texts for retrieval).
 
         Returns:
-            Per image an ``(H, W, 3)`` BGR picture of the input's size: masks with class names
-            (semantic, panoptic), boxes with class names (region), the best classes or texts
-            with their scores (classification, retrieval).
+            Per image an ``(H', W', 3)`` BGR picture (:func:`.visualization.draw_prediction`):
+            masks with class names or a legend (semantic, panoptic), boxes with class names
+            (region), the best classes or texts with their scores (classification,
+            retrieval); images under 512 px enlarged.
         """
-        pictures = []
-        for image, (sample, prediction) in zip(images, preds):
-            if task == 'semantic':
-                pictures.append(draw_semantic(image, sample, classes))
-            elif task == 'panoptic' and not prediction['segments']:
-                pictures.append(image.copy())  # all void (mmdet's visualiser needs a segment)
-            elif task in ('panoptic', 'region'):
-                pictures.append(draw_detection(image, sample, classes))
-            else:
-                order = np.argsort(prediction['scores'])[::-1][:5] if task == 'retrieval' \
-                    else range(len(prediction['labels']))
-                names = [classes[i] for i in order] if task == 'retrieval' \
-                    else prediction['names']
-                scores = [prediction['scores'][i] for i in order]
-                pictures.append(draw_text_lines(
-                    image, [f'{name}: {score:.2f}' for name, score in zip(names, scores)]))
-        return pictures
+        return [draw_prediction(image, task, sample, prediction, classes)
+                for image, (sample, prediction) in zip(images, preds)]
 
     def postprocess(self, task: str, classes: List[str], samples: list, predictions: List[dict],
                     pictures: List[np.ndarray], written: List[str]) -> dict:

@@ -1,82 +1,52 @@
-"""Pictures of predictions, drawn by mmdet's and mmseg's visualisers (class names on masks)."""
+"""Pictures of the inferencer's predictions, drawn by umg_mm's one picture path
+(:mod:`umg_mm.visualization`): the inferencer, ``tools/demo.py`` and the web demo share it."""
 import os.path as osp
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import cv2
 import mmcv
 import numpy as np
-from mmdet.structures import DetDataSample
-from mmdet.visualization import DetLocalVisualizer
-from mmdet.visualization.palette import get_palette
-from mmengine.visualization import Visualizer
-from mmseg.structures import SegDataSample
-from mmseg.visualization import SegLocalVisualizer
 
 from umg_mm.utils.atomic_io import write_bytes_atomic
+from umg_mm.visualization import Region, draw_regions, sample_regions, text_panel
+
+#: tasks whose predictions are regions (masks or boxes); the others are lists of scores
+REGION_TASKS = ('semantic', 'panoptic', 'region')
 
 
-def class_palette(num_classes: int) -> List[tuple]:
-    """One colour per class (mmdet's seeded random palette: the same on every run)."""
-    return [tuple(int(c) for c in color) for color in get_palette('random', num_classes)]
+def prediction_regions(task: str, sample, classes: Sequence[str]) -> Optional[List[Region]]:
+    """The regions of one prediction (``None`` for classification and retrieval)."""
+    if task not in REGION_TASKS:
+        return None
+    return sample_regions(sample, 'pred', classes, score_thr=-float('inf')) or []
 
 
-def _visualizer(kind, name: str):
-    """The named visualiser instance of ``kind`` (created once; mmengine keeps them by name)."""
-    return kind.get_instance(f'umg_mm_inferencer_{name}')
-
-
-def draw_semantic(image: np.ndarray, sample: SegDataSample, classes: Sequence[str]) -> np.ndarray:
-    """Label map over the image, class names on the regions (mmseg's ``SegLocalVisualizer``).
-
-    Args:
-        image: ``(H, W, 3)`` BGR input image.
-        sample: with ``pred_sem_seg`` ``(1, H, W)``.
-        classes: the class names in label order.
-
-    Returns:
-        ``(H, W, 3)`` BGR picture.
-    """
-    visualizer = _visualizer(SegLocalVisualizer, 'semantic')
-    visualizer.set_dataset_meta(classes=list(classes), palette=class_palette(len(classes)))
-    visualizer.add_datasample('prediction', mmcv.bgr2rgb(image), sample, draw_gt=False,
-                              with_labels=True)
-    return mmcv.rgb2bgr(visualizer.get_image())
-
-
-def draw_detection(image: np.ndarray, sample: DetDataSample, classes: Sequence[str]) -> np.ndarray:
-    """Panoptic segments or boxes with class names (mmdet's ``DetLocalVisualizer``).
+def draw_prediction(image: np.ndarray, task: str, sample, prediction: dict,
+                    classes: Sequence[str]) -> np.ndarray:
+    """The picture of one prediction.
 
     Args:
         image: ``(H, W, 3)`` BGR input image.
-        sample: with ``pred_panoptic_seg`` (ids, void ``len(classes)``) or ``pred_instances``
-            (``bboxes``, ``labels``, ``scores``).
-        classes: the class names in label order.
+        task: the task predicted.
+        sample: its data sample (semantic, panoptic, region).
+        prediction: its plain result (classification, retrieval: the scores listed).
+        classes: the class names in label order (the texts for retrieval).
 
     Returns:
-        ``(H, W, 3)`` BGR picture.
+        ``(H', W', 3)`` BGR picture: masks or boxes with class names (or a legend), or the best
+        classes or texts with their scores beside the image; small images enlarged.
     """
-    visualizer = _visualizer(DetLocalVisualizer, 'detection')
-    visualizer.dataset_meta = dict(classes=list(classes), palette=class_palette(len(classes)))
-    visualizer.add_datasample('prediction', mmcv.bgr2rgb(image), sample, draw_gt=False,
-                              pred_score_thr=-float('inf'))
-    return mmcv.rgb2bgr(visualizer.get_image())
-
-
-def draw_text_lines(image: np.ndarray, lines: Sequence[str]) -> np.ndarray:
-    """Lines of text (class or caption, score) in the top-left corner (mmengine's Visualizer).
-
-    Returns:
-        ``(H, W, 3)`` BGR picture.
-    """
-    visualizer = _visualizer(Visualizer, 'text')
-    visualizer.set_image(mmcv.bgr2rgb(image))
-    height = image.shape[0]
-    font_size = max(6, min(14, height // (2 * max(len(lines), 1) + 2)))
-    visualizer.draw_texts('\n'.join(lines), np.array([2, 2]), font_sizes=font_size,
-                          colors='white', vertical_alignments='top',
-                          bboxes=[dict(facecolor='black', alpha=0.6, pad=0.5,
-                                       edgecolor='none')])
-    return mmcv.rgb2bgr(visualizer.get_image())
+    rgb = mmcv.bgr2rgb(image)
+    regions = prediction_regions(task, sample, classes)
+    if regions is not None:
+        return mmcv.rgb2bgr(draw_regions(rgb, regions))
+    if task == 'retrieval':
+        order = np.argsort(prediction['scores'])[::-1][:5]
+        names = [classes[i] for i in order]
+        scores = [prediction['scores'][i] for i in order]
+    else:
+        names, scores = prediction['names'], prediction['scores']
+    return mmcv.rgb2bgr(text_panel(rgb, [f'{n}: {s:.2f}' for n, s in zip(names, scores)]))
 
 
 def write_picture(path: str, picture: np.ndarray) -> None:
