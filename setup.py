@@ -31,7 +31,7 @@ setup(
     package_data={'umg_mm': ['**/*.txt', '**/*.json']},
     python_requires='>=3.10',
     install_requires=read_requirements('requirements/runtime.txt'),
-    extras_require={'tests': ['pytest>=7']},
+    extras_require={'tests': ['pytest>=7'], 'demo': read_requirements('requirements/demo.txt')},
     license='Apache-2.0',
     zip_safe=False,
 )

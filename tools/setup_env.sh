@@ -12,6 +12,11 @@
 #   UMG_WHEEL_CACHE  where built mmcv wheels are kept, keyed by python/torch/ops flavour
 #                    (default: ~/.cache/umg_mm/wheels)
 #   UMG_MMCV_CUDA    auto (default) | 1 | 0: build mmcv's CUDA ops (auto: when nvcc and a GPU are seen)
+#   UMG_APT          auto (default) | 0: install the Debian packages below with apt-get when missing
+#
+# Debian packages (installed when missing, where apt-get runs as root; otherwise a warning says what
+# is lost): fonts-noto-core and fonts-noto-cjk (picture labels in Latin, Greek, Cyrillic, Arabic and
+# CJK), chromium and chromium-driver (the web demo's browser test).
 #
 # Idempotent: a second run whose inputs (this script, requirements/, setup.py) are unchanged only
 # re-checks the install, in seconds.
@@ -42,6 +47,31 @@ want_cuda=${UMG_MMCV_CUDA:-auto}
 if [ "$want_cuda" = auto ]; then
   if command -v nvcc >/dev/null 2>&1 && command -v nvidia-smi >/dev/null 2>&1 \
      && nvidia-smi -L >/dev/null 2>&1; then want_cuda=1; else want_cuda=0; fi
+fi
+
+# ---- 0. Debian packages: fonts for labels in any script, Chromium for the browser test ---------
+SYSTEM_PACKAGES=(fonts-noto-core fonts-noto-cjk chromium chromium-driver)
+missing=()
+for pkg in "${SYSTEM_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "${UMG_APT:-auto}" != 0 ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    log "installing Debian packages: ${missing[*]}"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends "${missing[@]}"; } >&2 \
+      || log "WARNING: apt-get could not install ${missing[*]} (see above)"
+  else
+    log "WARNING: ${missing[*]} not installed, and no apt-get as root here (or UMG_APT=0):"
+  fi
+  for pkg in "${missing[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' && continue
+    case $pkg in
+      fonts-noto-cjk) log "  $pkg missing: CJK class names are drawn as missing-glyph boxes" ;;
+      fonts-noto-core) log "  $pkg missing: class names fall back to DejaVu Sans (no Devanagari, Thai)" ;;
+      chromium*) log "  $pkg missing: tests/test_tools/test_web_demo.py (browser) is skipped" ;;
+    esac
+  done
 fi
 
 inputs_hash=$(cat "$ROOT/tools/setup_env.sh" "$ROOT"/requirements/*.txt "$ROOT/setup.py" \
@@ -120,9 +150,9 @@ fi
 # ---- 4. setuptools back to a version torch accepts and that still has pkg_resources -----------
 "${PIP[@]}" install -r "$ROOT/requirements/build.txt"
 
-# ---- 5. umg_mm itself, editable ----------------------------------------------------------------
-log "installing umg_mm (editable)"
-"${PIP[@]}" install --no-build-isolation -e "$ROOT" -c "$constraints"
+# ---- 5. umg_mm itself, editable, with the web demo's extra ---------------------------------------
+log "installing umg_mm (editable, with [demo])"
+"${PIP[@]}" install --no-build-isolation -e "$ROOT[demo]" -c "$constraints"
 
 "$PY" "$ROOT/tools/check_install.py" $([ "$want_cuda" = 1 ] && echo --expect-cuda)
 echo "$expected_stamp" > "$stamp"
