@@ -56,6 +56,12 @@ def test_label_beyond_the_class_list_names_file_value_count_and_ignore_index(tmp
     assert check(ok) is ok
     with pytest.raises(ValueError, match=r'\[255\].*ignore index is 65535'):
         check(dict(gt_seg_map=np.array([[0, 255]], np.uint16), seg_map_path='m.png'))
+    # a 16-bit map read against mmseg's default 255: the message names the one-variable fix
+    with pytest.raises(ValueError, match=r'm\.png holds value\(s\) \[65535\].*ignore index is '
+                                         r'255.*set ignore_index=65535 on the dataset and on the '
+                                         r'metric'):
+        CheckSegLabels(num_classes=3)(dict(gt_seg_map=np.array([[0, 65535]], np.uint16),
+                                           seg_map_path='m.png'))
 
 
 def test_missing_or_bad_vocabulary_files(tmp_path):

@@ -6,7 +6,8 @@ Example::
 """
 import argparse
 
-from umg_mm.datasets.converters.ade20k_full import SPLITS, convert_ade20k_full
+from umg_mm.datasets.converters.ade20k_full import (BENCHMARK_CLASSES, SPLITS,
+                                                     convert_ade20k_full)
 
 
 def main(argv=None):
@@ -20,6 +21,9 @@ def main(argv=None):
     result = convert_ade20k_full(args.ade_root, args.out_dir, args.splits, args.max_short_side)
     print(f'{result["num_classes"]} classes ({result["vocabulary"]}); images: '
           f'{result["images"]}')
+    if result['num_classes'] != BENCHMARK_CLASSES:
+        print(f'note: the benchmark has {BENCHMARK_CLASSES} classes; this release gave '
+              f'{result["num_classes"]} (a partial release or another ADE20K version)')
 
 
 if __name__ == '__main__':

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 from mmengine.registry import DefaultScope
 
+from tests.release_fixtures import write_full_release
+
 WALL, SKY, PERSON, LAMP = 2978, 2421, 5, 300  # ADE indices (objectnames[k - 1])
 
 
@@ -47,13 +49,15 @@ def ade(tmp_path):
     return root
 
 
-def test_ade20k_full_to_label_maps(ade, tmp_path, load_tool):
+def test_ade20k_full_to_label_maps(ade, tmp_path, load_tool, capsys):
     out = tmp_path / 'ade847'
     load_tool('dataset_converters/ade20k_847.py').main(
         [str(ade), str(out), '--splits', 'training', 'validation', '--max-short-side', '0'])
+    # the file the ADE-847 configs read, whatever the count found
+    assert 'note: the benchmark has 847 classes; this release gave 2' in capsys.readouterr().out
     # classes in both splits, most frequent in training first: wall (2 images), sky (1)
-    assert (out / 'ade20k_2.txt').read_text() == 'wall\nsky\n'
-    classes = json.loads((out / 'ade20k_2_classes.json').read_text())
+    assert (out / 'ade20k_847.txt').read_text() == 'wall\nsky\n'
+    classes = json.loads((out / 'ade20k_847_classes.json').read_text())
     assert classes[0] == {'index': 0, 'ade_index': WALL, 'name': 'wall', 'training_images': 2,
                           'validation_images': 1}
     val = cv2.imread(str(out / 'annotations' / 'validation' / 'ADE_val_00000001.png'),
@@ -90,3 +94,18 @@ def test_resizes_to_the_benchmark_short_side_and_reads_in_mmseg(ade, tmp_path, l
 def test_missing_index_is_explained(tmp_path, load_tool):
     with pytest.raises(FileNotFoundError, match='index_ade20k.pkl not found'):
         load_tool('dataset_converters/ade20k_847.py').main([str(tmp_path), str(tmp_path / 'o')])
+
+
+def test_full_release_in_miniature(tmp_path, load_tool):
+    """The release's own layout (tests/release_fixtures/ade20k.py): the classes of both splits,
+    16-bit maps, 65535 where unlabeled or for a class of one split only."""
+    expected = write_full_release(tmp_path)
+    out = tmp_path / 'ade847'
+    load_tool('dataset_converters/ade20k_847.py').main(
+        [str(tmp_path / 'ADE20K_2021_17_01'), str(out)])
+    assert (out / 'ade20k_847.txt').read_text().splitlines() == expected
+    val = cv2.imread(str(out / 'annotations' / 'validation' / 'ADE_val_00000001.png'),
+                     cv2.IMREAD_UNCHANGED)
+    assert val.dtype == np.uint16 and val.shape == (48, 64)
+    assert set(np.unique(val).tolist()) == {0, 1, 2, 3, 65535}  # the lamp: validation only
+    assert (val[:, :2] == 65535).all()  # unlabeled

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 import scipy.io
 
+from tests.release_fixtures import write_voc2010_context
+
 
 @pytest.fixture
 def pascal_context(tmp_path):
@@ -58,3 +60,25 @@ def test_bad_labels_file_and_missing_ids(pascal_context, tmp_path, load_tool):
     with pytest.raises(FileNotFoundError, match='2010_999999'):
         tool.main([str(pascal_context / 'trainval.tar.gz'), str(pascal_context / 'labels.txt'),
                    str(tmp_path / 'o'), '--split-file', str(tmp_path / 'ids.txt')])
+
+
+def test_release_in_miniature(tmp_path, load_tool):
+    """The release's own layout (tests/release_fixtures/pascal.py) on the validation list of
+    mmseg's Pascal Context preparation: the labels are LabelMap - 1, unlabeled 65535."""
+    counts = write_voc2010_context(tmp_path)['pc459']
+    voc2010 = tmp_path / 'VOCdevkit' / 'VOC2010'
+    out = voc2010 / 'pc459'
+    load_tool('dataset_converters/pascal_context_459.py').main(
+        [str(tmp_path / 'trainval.tar.gz'), str(tmp_path / 'labels.txt'), str(out),
+         '--split-file', str(voc2010 / 'ImageSets' / 'SegmentationContext' / 'val.txt')])
+    vocab = (out / 'pascal_context_459.txt').read_text().splitlines()
+    assert len(vocab) == 459 and vocab[1] == 'aeroplane'
+    found = {}
+    for path in sorted((out / 'annotations').glob('*.png')):
+        labels = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        assert labels.dtype == np.uint16 and (labels[:, -2:] == 65535).all()
+        for value, count in zip(*np.unique(labels, return_counts=True)):
+            if value != 65535:
+                found[int(value)] = found.get(int(value), 0) + int(count)
+    assert found == counts
+    assert not (out / 'annotations' / '2008_000002.png').exists()  # a training image

@@ -13,8 +13,10 @@ frequent first, ties by ADE index) and writes, for the requested splits:
 - ``images/<split>/<name>.jpg`` (shrunk so that the shorter side is at most ``max_short_side``,
   512 by default, as the benchmark evaluates), ``annotations/<split>/<name>.png``: 16-bit label
   maps, value = line of the vocabulary file, 65535 = ignore;
-- ``ade20k_<N>.txt`` (one class per line; N = 847 on the official release) and
-  ``ade20k_<N>_classes.json`` (ADE index, name, training and validation image counts).
+- ``ade20k_847.txt`` (one class per line), the file the ADE-847 configs read, and
+  ``ade20k_847_classes.json`` (ADE index, name, training and validation image counts). The
+  names are the benchmark's whatever the count found (847 on the official release; a subset
+  or another release gives another count, which the result's ``num_classes`` reports).
 
 Read them with mmseg's ``BaseSegDataset(img_suffix='.jpg', seg_map_suffix='.png')`` and
 ``ignore_index=65535``.
@@ -34,6 +36,8 @@ from .common import IGNORE_INDEX_16BIT, read_image, resize_short_side, write_lab
 
 SPLITS = ('training', 'validation')
 _MAX_CLASS = 26 * 256  # R // 10 <= 25
+VOCABULARY_NAME = 'ade20k_847'  # what configs/_base_/datasets/umg_ade20k_847.py reads
+BENCHMARK_CLASSES = 847
 
 
 def decode_ade_class_mask(seg_bgr: np.ndarray) -> np.ndarray:
@@ -130,10 +134,10 @@ def convert_ade20k_full(ade_root: str, out_dir: str, splits: Sequence[str] = ('v
             write_label_map(osp.join(out_dir, 'annotations', split, f'{stem}.png'), labels)
             n += 1
         written[split] = n
-    vocab_file = osp.join(out_dir, f'ade20k_{len(vocab)}.txt')
+    vocab_file = osp.join(out_dir, f'{VOCABULARY_NAME}.txt')
     write_lines_atomic(vocab_file, [objectnames[c - 1] for c in vocab])
     write_json_atomic(
-        osp.join(out_dir, f'ade20k_{len(vocab)}_classes.json'),
+        osp.join(out_dir, f'{VOCABULARY_NAME}_classes.json'),
         [{'index': i, 'ade_index': c, 'name': objectnames[c - 1],
           'training_images': presence['training'][c],
           'validation_images': presence['validation'][c]} for i, c in enumerate(vocab)],

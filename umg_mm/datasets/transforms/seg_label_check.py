@@ -3,6 +3,8 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
+from ..converters.common import IGNORE_INDEX_16BIT
+
 
 @TRANSFORMS.register_module()
 class CheckSegLabels(BaseTransform):
@@ -42,13 +44,17 @@ class CheckSegLabels(BaseTransform):
             source = f' ({self.classes_source})' if self.classes_source else ''
             reduced = ' after reduce_zero_label (0 -> ignore, v -> v - 1)' \
                 if results.get('reduce_zero_label') else ''
+            wide = ' (65535 is the unlabeled value of the 16-bit maps that umg_mm\'s ADE-847 ' \
+                'and Pascal Context-459 converters write: set ignore_index=65535 on the dataset ' \
+                'and on the metric, one config variable for both)' \
+                if bad.tolist() == [IGNORE_INDEX_16BIT] else ''
             raise ValueError(
                 f'label map {results.get("seg_map_path", "<in memory>")} holds value(s) '
                 f'{bad.tolist()[:10]}{reduced}, but the class list{source} has '
                 f'{self.num_classes} classes (labels 0..{self.num_classes - 1}) and the ignore '
                 f'index is {self.ignore_index}; add the missing classes to the class list (one '
                 f'line per label, in label order), or write unlabeled pixels as '
-                f'{self.ignore_index} (or set the dataset\'s ignore_index to their value)')
+                f'{self.ignore_index} (or set the dataset\'s ignore_index to their value){wide}')
         return results
 
     def __repr__(self) -> str:
