@@ -125,3 +125,14 @@ def demo_panoptic_batch(model, num_classes: int, training: bool) -> dict:
                             num_items=[3, 2], num_classes=num_classes, with_mask=True,
                             with_semantic=True)
     return model.data_preprocessor(packed, training=training)
+
+
+class WritesMarkerWhenUnpickled:
+    """An object whose unpickling runs ``exec``, which writes ``marker``: the payload of a crafted
+    data file or checkpoint (``pickle.load`` runs it; a safe loader must refuse it)."""
+
+    def __init__(self, marker) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return exec, (f'open({str(self.marker)!r}, "w").write("ran")', )

@@ -5,6 +5,8 @@ or ``init_cfg=dict(type='Pretrained', checkpoint=...)``, and what ``load_from`` 
 model whose towers are called ``backbone`` and ``text_encoder``)::
 
     python tools/convert_open_clip.py to-umg open_clip_model.safetensors umg_vit_b16.pth
+    python tools/convert_open_clip.py to-umg ViT-B-16.pt umg_vit_b16.pth --trust-torchscript
+        # OpenAI's TorchScript files: loading one runs its code, so trust must be explicit
 
 umg_mm -> open_clip (a plain state dict that ``open_clip.create_model(name, pretrained=FILE)``
 loads; heads are dropped; LoRA adapters kept apart are merged when their config is given)::
@@ -13,34 +15,25 @@ loads; heads are dropped; LoRA adapters kept apart are merged when their config 
         [--model-name ViT-B-16 --lora-r 8 --lora-alpha 16]
 """
 import argparse
-import os
 import os.path as osp
 import sys
-import tempfile
 
 import torch
 
 import umg_mm  # noqa: F401  (allow-lists mmengine checkpoint globals)
 from umg_mm.models.utils.checkpoint import is_lora_key, read_state_dict
 from umg_mm.models.utils.open_clip_convert import open_clip_to_umg, umg_to_open_clip
+from umg_mm.utils.atomic_io import atomic_open, write_bytes_atomic
 
 
 def _save(obj, path: str) -> None:
-    """Write ``obj`` to ``path`` through a temporary file, so a failure leaves no half file."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=folder, suffix='.tmp', delete=False) as f:
-        tmp = f.name
-    try:
-        if path.endswith('.safetensors'):
-            from safetensors.torch import save_file
-            save_file({k: v.contiguous() for k, v in obj.items()}, tmp)
-        else:
-            torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    """Write ``obj`` to ``path`` atomically (safetensors for a ``.safetensors`` name)."""
+    if path.endswith('.safetensors'):
+        from safetensors.torch import save
+        write_bytes_atomic(path, save({k: v.contiguous() for k, v in obj.items()}))
+        return
+    with atomic_open(path, 'wb') as f:
+        torch.save(obj, f)
 
 
 def _merge_lora(state_dict, args):
@@ -82,10 +75,14 @@ def main(argv=None) -> int:
                         '.json file (to merge LoRA adapters)')
     parser.add_argument('--lora-r', type=int, help='LoRA rank of the adapters to merge')
     parser.add_argument('--lora-alpha', type=int, help='LoRA alpha of the adapters to merge')
+    parser.add_argument('--trust-torchscript', action='store_true',
+                        help='read src even if it is a TorchScript archive (such as OpenAI\'s '
+                        'CLIP files): loading one runs the code it carries, so only for files '
+                        'of trusted origin')
     args = parser.parse_args(argv)
     if osp.abspath(args.src) == osp.abspath(args.dst):
         parser.error('dst must differ from src')
-    state_dict = read_state_dict(args.src)
+    state_dict = read_state_dict(args.src, trust_torchscript=args.trust_torchscript)
     if args.direction == 'to-umg':
         converted = open_clip_to_umg(state_dict, args.backbone_prefix, args.text_prefix)
         _save({'meta': {'converted_from': osp.basename(args.src), 'layout': 'umg_mm'},

@@ -67,7 +67,7 @@ def arm_config(args, arm: str):
     cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
     if args.batch_size is not None:
         cfg.train_dataloader.batch_size = args.batch_size
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False,
+    cfg.default_hooks.checkpoint = dict(type='AtomicCheckpointHook', by_epoch=False,
                                         interval=args.iters, max_keep_ckpts=1)
     cfg.randomness = dict(seed=args.seed)
     cfg.work_dir = osp.join(args.work_dir, arm.replace('+', '_'))
@@ -100,18 +100,18 @@ def main():
     import umg_mm  # noqa: F401  (registers components)
     from mmengine.runner import Runner
 
+    from umg_mm.utils.atomic_io import write_text_atomic
+
     results = {}
     for arm in args.arms:
         runner = Runner.from_cfg(arm_config(args, arm))
         runner.train()
         results[arm] = runner.test()
-    os.makedirs(args.work_dir, exist_ok=True)
-    with open(osp.join(args.work_dir, 'ablation.json'), 'w') as f:
-        json.dump(dict(iters=args.iters, results=results), f, indent=1)
+    write_text_atomic(osp.join(args.work_dir, 'ablation.json'),
+                      json.dumps(dict(iters=args.iters, results=results), indent=1))
     text = (f'Zero-shot metrics after {args.iters} iterations per arm: all (seen / held-out), %.'
             f'\n\n{table(results)}\n')
-    with open(osp.join(args.work_dir, 'ablation.md'), 'w') as f:
-        f.write(text)
+    write_text_atomic(osp.join(args.work_dir, 'ablation.md'), text)
     print(text)
 
 

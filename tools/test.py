@@ -10,7 +10,7 @@ import os.path as osp
 
 import umg_mm  # noqa: F401  (registers components, applies torch compatibility fixes)
 from mmengine.dist import is_main_process
-from mmengine.evaluator import DumpResults
+from umg_mm.evaluation.metrics import AtomicDumpResults
 from umg_mm.utils.atomic_io import write_json_atomic
 from umg_mm.utils.compat import shutdown_distributed
 from umg_mm.utils.launch import add_common_args, build_runner, enable_visualization, load_config
@@ -43,7 +43,7 @@ def main():
     if args.out is not None:
         if not args.out.endswith(('.pkl', '.pickle')):
             raise ValueError(f'--out must name a .pkl or .pickle file, got {args.out}')
-        runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
+        runner.test_evaluator.metrics.append(AtomicDumpResults(out_file_path=args.out))
     metrics = runner.test()
     del runner  # before the process groups go (see shutdown_distributed)
     if args.metrics_out and is_main_process():

@@ -3,10 +3,16 @@
     python tools/validate_umg.py data/umg_tree/                  # folder tree: JSON beside images
     python tools/validate_umg.py data/train.jsonl --img-root data/images   # index file
     python tools/validate_umg.py 'data/shards/umg-{0000..0099}.tar'        # WebDataset shards
-    python tools/validate_umg.py 'data/shards/*.tar' --max-report 20 --no-image-check
+    python tools/validate_umg.py 'data/shards/*.tar' --max-report 20 --headers-only
 
-Exit status: 0 when everything is valid, 1 when any problem was found, 2 for bad arguments.
-Problem kinds: see ``umg_mm.datasets.schema.PROBLEM_KINDS`` and ``docs/umg_data.md``.
+Every image is decoded as ``LoadUMGImage`` decodes it (``mmcv.imfrombytes`` with
+``--imdecode-backend`` and ``--color-type``, EXIF orientation applied), after a strict decode that
+catches truncated files; ``--headers-only`` reads the headers alone (faster), ``--no-image-check``
+opens no image. One run lists every problem (bad lines of a file do not stop the others).
+
+Exit status: 0 when everything is valid, 1 when any problem was found, 2 for unusable arguments
+(a path that does not exist, an unreadable input). Problem kinds: see
+``umg_mm.datasets.schema.PROBLEM_KINDS`` and ``docs/umg_data.md``.
 """
 import argparse
 import glob
@@ -18,7 +24,7 @@ from typing import Iterator, List, Optional
 
 from mmengine.utils import ProgressBar
 
-from umg_mm.datasets.schema import PROBLEM_KINDS
+from umg_mm.datasets.schema import PROBLEM_KINDS, Problem
 from umg_mm.datasets.umg_sources import (SourceRecord, check_source_record, expand_shards,
                                          iter_folder_records, iter_index_records,
                                          iter_shard_records, read_record_file)
@@ -37,9 +43,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--max-report', type=int, default=100,
                         help='print at most this many problems (0: all); the summary always '
                         'counts all of them (default: 100)')
-    parser.add_argument('--no-image-check', action='store_true',
+    images = parser.add_mutually_exclusive_group()
+    images.add_argument('--no-image-check', action='store_true',
                         help='do not open images (faster; misses missing, unreadable or '
                         'wrongly sized images)')
+    images.add_argument('--headers-only', action='store_true',
+                        help='read image headers only, not every pixel (faster; misses '
+                        'truncated or corrupt image data)')
+    parser.add_argument('--imdecode-backend', default='cv2',
+                        choices=['cv2', 'pillow', 'turbojpeg', 'tifffile'],
+                        help="the pipeline's LoadUMGImage imdecode_backend (default: cv2)")
+    parser.add_argument('--color-type', default='color',
+                        help="the pipeline's LoadUMGImage color_type (default: color)")
     progress = parser.add_mutually_exclusive_group()
     progress.add_argument('--progress', dest='progress', action='store_true', default=None,
                           help='show a progress bar on stderr (a counter for shards and .json '
@@ -75,6 +90,21 @@ def iter_path_records(path: str, img_root: Optional[str] = None) -> Iterator[Sou
                                 'shards (.tar, glob, brace pattern)')
 
 
+def _duplicate_id(src: SourceRecord, ids: dict) -> List[Problem]:
+    """A ``duplicate_id`` problem when the record's ``image.id`` was seen before (recorded in
+    ``ids``: id -> ``'file [record]'``)."""
+    image = src.record.get('image') if isinstance(src.record, dict) else None
+    image_id = image.get('id') if isinstance(image, dict) else None
+    if not isinstance(image_id, (str, int)) or isinstance(image_id, bool):
+        return []
+    where = src.file + (f' [{src.record_id}]' if src.record_id else '')
+    first = ids.setdefault(image_id, where)
+    if first == where:
+        return []
+    return [Problem('duplicate_id', src.file, src.record_id, 'image.id',
+                    f'image.id {image_id!r} is also the id of {first}; ids must be unique')]
+
+
 def count_records(paths: List[str]) -> int:
     """How many records the PATHs hold when that is cheap to know (folder trees and .jsonl files:
     a bar with a total), else 0 (a counter)."""
@@ -96,8 +126,11 @@ def main(argv=None) -> int:
     bar = ProgressBar(count_records(args.paths), file=sys.stderr) if show_progress else None
     num_shown = 0
 
+    decode = None if args.headers_only else dict(flag=args.color_type,
+                                                    backend=args.imdecode_backend)
     kinds: Counter = Counter()
     bad_records = set()
+    ids = {}  # image.id -> where it was first seen
     num_records, num_reported = 0, 0
     for path in args.paths:
         if not (osp.exists(path) or _is_shard_spec(path)):
@@ -106,8 +139,10 @@ def main(argv=None) -> int:
         try:
             sources = iter_path_records(path, args.img_root)
             for src in sources:
-                num_records += not any(p.kind == 'unreadable_shard' for p in src.problems)
-                problems = check_source_record(src, check_image=not args.no_image_check)
+                num_records += not any(p.kind in ('unreadable_shard', 'empty_input')
+                                       for p in src.problems)
+                problems = check_source_record(src, check_image=not args.no_image_check,
+                                               decode=decode) + _duplicate_id(src, ids)
                 for problem in problems:
                     kinds[problem.kind] += 1
                     bad_records.add((problem.file, problem.record))

@@ -15,7 +15,8 @@ clip_model_cfg = dict(
 text_templates = ['a photo of a {}.', 'a {} in the scene.', 'a picture of {}.']
 model = dict(
     type='OpenVocabEncoderDecoder',
-    test_vocabulary='{{$UMG_SYNTHETIC_ROOT:data/synthetic}}/vocabularies/all.txt',
+    test_vocabulary=(__import__('os').environ.get('UMG_SYNTHETIC_ROOT', 'data/synthetic') +
+                     '/vocabularies/all.txt'),
     data_preprocessor=dict(
         type='SegDataPreProcessor',
         mean=[122.771, 116.746, 104.094], std=[68.501, 66.632, 70.323],

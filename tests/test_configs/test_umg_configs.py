@@ -77,6 +77,10 @@ def test_config_builds(path, world_cwd, monkeypatch):
     assert len(set(training)) == 1, (  # what mmengine's Runner requires
         f'{path}: train_dataloader, train_cfg and optim_wrapper must be all set or all None, '
         f'got {training}')
+    checkpoint = cfg.get('default_hooks', {}).get('checkpoint')
+    assert checkpoint is None or checkpoint['type'] == 'AtomicCheckpointHook', (
+        f'{path}: checkpoints must be saved with AtomicCheckpointHook (crash-safe), got '
+        f'{checkpoint}')
     if cfg.get('custom_imports'):
         import_modules_from_strings(**cfg.custom_imports)
     scope = cfg.get('default_scope', 'mmengine')

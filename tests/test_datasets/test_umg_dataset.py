@@ -141,3 +141,27 @@ def test_index_json_must_hold_records(tmp_path):
         json.dump([{'schema': 'umg/1'}], f)
     with pytest.raises(ValueError, match=r'bad.json.*records'):
         DATASETS.build(dict(type='UMGDataset', ann_file=str(tmp_path / 'bad.json')))
+
+
+def test_empty_index_file_is_an_error_naming_it(tmp_path):
+    (tmp_path / 'train.jsonl').write_text('\n')
+    with pytest.raises(ValueError, match=r'train.jsonl holds no record.*\(empty_input\)'):
+        DATASETS.build(dict(type='UMGDataset', ann_file=str(tmp_path / 'train.jsonl'),
+                            data_prefix=dict(img=str(tmp_path))))
+    with pytest.raises(ValueError, match=r'train.jsonl holds no valid record'):
+        DATASETS.build(dict(type='UMGDataset', ann_file=str(tmp_path / 'train.jsonl'),
+                            data_prefix=dict(img=str(tmp_path)), skip_invalid=True))
+
+
+def test_invalid_utf8_names_file_and_line(tmp_path):
+    index = write_index(str(tmp_path / 'train.jsonl'), str(tmp_path), make_samples(3))
+    lines = open(index, 'rb').read().splitlines(keepends=True)
+    lines[1] = lines[1].replace(b'white', b'wh\xe9te')  # Latin-1, not UTF-8
+    open(index, 'wb').write(b''.join(lines))
+    with pytest.raises(ValueError, match=r'train.jsonl \[line 2\] byte \d+ of the line '
+                       r"\(b'\\xe9'\) is not UTF-8.*\(invalid_utf8\)"):
+        DATASETS.build(dict(type='UMGDataset', ann_file=index,
+                            data_prefix=dict(img=str(tmp_path))))
+    ds = DATASETS.build(dict(type='UMGDataset', ann_file=index, skip_invalid=True,
+                             data_prefix=dict(img=str(tmp_path))))
+    assert [ds.get_data_info(i)['img_id'] for i in range(len(ds))] == ['img_0000', 'img_0002']

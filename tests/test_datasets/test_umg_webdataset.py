@@ -1,4 +1,5 @@
 import json
+import tarfile
 
 import pytest
 import torch
@@ -157,24 +158,28 @@ class _CountingModel(BaseModel):
         return dict(loss=self.weight.sum() * 0 + num_regions)
 
 
-def test_epoch_based_runner_trains_on_shards_without_a_sampler(shard_pattern, tmp_path):
+def _shard_runner(tmp_path, dataset, train_cfg, log_processor=None):
+    """A Runner training a _CountingModel on ``dataset`` (an ``UMGWebDataset`` config, packed
+    samples, no sampler)."""
     pipeline = [dict(type='LoadUMGImage'), dict(type='LoadUMGAnnotations'),
                 dict(type='PackUMGInputs')]
-    model = _CountingModel()
-    runner = Runner(
-        model=model, work_dir=str(tmp_path / 'work'),
-        train_dataloader=dict(
-            dataset=dict(type='UMGWebDataset', shards=shard_pattern, pipeline=pipeline,
-                         num_samples=NUM_SAMPLES, seed=0),
-            sampler=None, batch_size=4, num_workers=0),
-        train_cfg=dict(by_epoch=True, max_epochs=2),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+    return Runner(
+        model=_CountingModel(), work_dir=str(tmp_path / 'work'),
+        train_dataloader=dict(dataset=dict(dataset, type='UMGWebDataset', pipeline=pipeline),
+                              sampler=None, batch_size=4, num_workers=0),
+        train_cfg=train_cfg, optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
         default_hooks=dict(logger=dict(type='LoggerHook', interval=1),
-                           checkpoint=dict(type='CheckpointHook', interval=100)),
-        randomness=dict(seed=0), log_level='WARNING')
+                           checkpoint=dict(type='AtomicCheckpointHook', interval=100)),
+        log_processor=log_processor or dict(), randomness=dict(seed=0), log_level='WARNING')
+
+
+def test_epoch_based_runner_trains_on_shards_without_a_sampler(shard_pattern, tmp_path):
+    runner = _shard_runner(tmp_path, dict(shards=shard_pattern, num_samples=NUM_SAMPLES, seed=0),
+                           dict(by_epoch=True, max_epochs=2))
     runner.train()
+    seen = runner.model.seen
     assert runner.iter == 2 * NUM_SAMPLES // 4
-    epochs = [sum(model.seen[:3], []), sum(model.seen[3:], [])]
+    epochs = [sum(seen[:3], []), sum(seen[3:], [])]
     for ids in epochs:
         assert sorted(ids) == [f'img_{i:04d}' for i in range(NUM_SAMPLES)]
     assert epochs[0] != epochs[1]  # shards are reshuffled each epoch
@@ -189,3 +194,52 @@ def test_wrongly_sized_image_in_a_shard_is_an_invalid_sample(tmp_path):
         list(DATASETS.build(dict(type='UMGWebDataset', shards=shard)))
     ds = DATASETS.build(dict(type='UMGWebDataset', shards=shard, skip_invalid=True))
     assert list(ds) == [] and ds.num_skipped == 1
+
+
+def _truncated_shards(tmp_path):
+    """shard-0000.tar cut inside its third sample's image; shard-0001.tar intact."""
+    shards = write_shards(str(tmp_path), make_samples(8, height=16, width=24), 2)
+    data = open(shards[0], 'rb').read()
+    members = [m for m in tarfile.open(shards[0]).getmembers()]
+    third_image = next(m for m in members if m.name == 'img_0004.png')
+    open(shards[0], 'wb').write(data[:third_image.offset_data + 20])
+    return shards
+
+
+def test_truncated_shard_raises_naming_shard_and_member(tmp_path):
+    shards = _truncated_shards(tmp_path)
+    ds = DATASETS.build(dict(type='UMGWebDataset', shards=shards, shuffle_shards=False))
+    seen = []
+    with pytest.raises(ValueError, match=rf"shard {shards[0]} cannot be read at member "
+                       r"'img_0004.png' .*after 2 complete sample\(s\); 1 incomplete"):
+        for info in ds:
+            seen.append(info['img_id'])
+    assert seen == ['img_0000', 'img_0002']
+
+
+def test_skip_invalid_skips_the_unreadable_rest_of_a_shard_and_logs_it(tmp_path, monkeypatch):
+    logged = []
+    monkeypatch.setattr('umg_mm.datasets.umg_webdataset.print_log',
+                        lambda msg, **kwargs: logged.append(msg))
+    shards = _truncated_shards(tmp_path)
+    ds = DATASETS.build(dict(type='UMGWebDataset', shards=shards, shuffle_shards=False,
+                             skip_invalid=True))
+    assert [info['img_id'] for info in ds] == ['img_0000', 'img_0002', 'img_0001', 'img_0003',
+                                               'img_0005', 'img_0007']
+    assert ds.num_skipped_shards == 1
+    [message] = logged
+    assert shards[0] in message and "member 'img_0004.png'" in message
+    assert 'after 2 complete sample(s); 1 incomplete sample(s) lost' in message
+
+
+@pytest.mark.parametrize('num_samples', [None, 1000])
+def test_iteration_based_runner_needs_num_samples_an_estimate_is_enough(
+        shard_pattern, tmp_path, num_samples):
+    runner = _shard_runner(tmp_path, dict(shards=shard_pattern, seed=0, num_samples=num_samples),
+                           dict(by_epoch=False, max_iters=5), dict(by_epoch=False))
+    if num_samples is None:
+        with pytest.raises(TypeError, match='set num_samples.*IterBasedTrainLoop an estimate'):
+            runner.train()
+        return
+    runner.train()  # 1000 is not the true 12: the loop cycles through the shards
+    assert runner.iter == 5 and len(runner.model.seen) == 5

@@ -5,7 +5,7 @@ import os.path as osp
 import pytest
 
 from umg_mm.datasets.vocabulary import (VOCABULARY_DIR, list_vocabularies, load_vocabulary,
-                                        read_vocabulary_file)
+                                        read_vocabulary_file, vocabulary_line)
 
 SCRIPT = osp.join(osp.dirname(__file__), '..', '..', 'tools', 'dataset_converters',
                   'vocabularies_from_metainfo.py')
@@ -56,3 +56,34 @@ def test_errors_name_the_line(tmp_path):
     assert read_vocabulary_file(str(file)).class_names == ['door', 'lamp', 'door']
     with pytest.raises(FileNotFoundError, match='ade20k_150'):
         load_vocabulary('ade_150')
+
+
+def test_hash_names_are_escaped_and_do_not_shift_labels(tmp_path):
+    file = tmp_path / 'tags.txt'
+    names = [('#hashtag', 'hash tag'), ('lamp', )]
+    file.write_text('# comment\n' + ''.join(vocabulary_line(n) + '\n' for n in names))
+    assert file.read_text().splitlines()[1] == '\\#hashtag, hash tag'
+    vocabulary = read_vocabulary_file(str(file))
+    assert vocabulary.class_names == ['#hashtag', 'lamp']  # label 0 is '#hashtag', 1 is 'lamp'
+
+
+@pytest.mark.parametrize('text, message', [
+    ('sky\nStar\nstar\n', r"line 3: class 'star' repeats line 2 \(names are compared ignoring "
+     r'case and spaces\)'),
+    ('sky\nstar\n  STAR \n', r"line 3: class 'STAR' repeats line 2"),
+    ('traffic light\ntraffic   Light\n', r"line 2: class 'traffic   Light' repeats line 1"),
+    ('sky\nstar, star\n', r"line 2: 'star, star' names 'star' twice"),
+    ('sky\nsofa, couch, Sofa\n', r"line 2: 'sofa, couch, Sofa' names 'Sofa' twice"),
+])
+def test_duplicates_ignore_case_and_spaces_and_are_found_within_a_line(tmp_path, text, message):
+    file = tmp_path / 'bad.txt'
+    file.write_text(text)
+    with pytest.raises(ValueError, match=rf'bad\.txt, {message}'):
+        read_vocabulary_file(str(file))
+
+
+def test_invalid_utf8_names_the_line(tmp_path):
+    file = tmp_path / 'bad.txt'
+    file.write_bytes(b'sky\ncaf\xe9\n')
+    with pytest.raises(ValueError, match=r'bad\.txt, line 2: byte 3 is not UTF-8'):
+        read_vocabulary_file(str(file))

@@ -1,17 +1,19 @@
 import copy
 import importlib.util
+import io
 import json
 import os
 import os.path as osp
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from tests.test_datasets.test_schema import MALFORMED
 from umg_mm.datasets.schema import PROBLEM_KINDS
-from tests.umg_fixtures import (encode_png, make_samples, write_folder_tree, write_index,
-                                write_shards, write_tar)
+from tests.umg_fixtures import (encode_png, make_sample, make_samples, write_folder_tree,
+                                write_index, write_shards, write_tar)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 _spec = importlib.util.spec_from_file_location('validate_umg',
@@ -33,10 +35,10 @@ def _problem_lines(out):
 
 
 def test_valid_data_in_every_form_exits_zero(tmp_path, capsys):
-    samples = make_samples(4)
-    write_folder_tree(str(tmp_path / 'tree'), samples)
-    write_index(str(tmp_path / 'idx' / 'train.jsonl'), str(tmp_path / 'idx'), samples)
-    write_shards(str(tmp_path / 'shards'), samples, 2)
+    samples = make_samples(12)  # distinct image.ids: one data set in three storage forms
+    write_folder_tree(str(tmp_path / 'tree'), samples[:4])
+    write_index(str(tmp_path / 'idx' / 'train.jsonl'), str(tmp_path / 'idx'), samples[4:8])
+    write_shards(str(tmp_path / 'shards'), samples[8:], 2)
     code, out, _ = _run(capsys, tmp_path / 'tree', tmp_path / 'idx' / 'train.jsonl',
                         tmp_path / 'shards' / 'shard-{0000..0001}.tar')
     assert code == 0
@@ -172,8 +174,125 @@ def test_command_line(tmp_path):
 
 
 def test_paths_may_follow_options(tmp_path, capsys):
-    samples = make_samples(2)
-    index = write_index(str(tmp_path / 'train.jsonl'), str(tmp_path / 'images'), samples)
-    write_folder_tree(str(tmp_path / 'tree'), samples)
+    samples = make_samples(4)
+    index = write_index(str(tmp_path / 'train.jsonl'), str(tmp_path / 'images'), samples[:2])
+    write_folder_tree(str(tmp_path / 'tree'), samples[2:])
     code, out, _ = _run(capsys, index, '--img-root', tmp_path / 'images', tmp_path / 'tree')
     assert code == 0 and 'checked 4 record(s)' in out
+
+
+def _jpeg(img, exif_orientation=None) -> bytes:
+    """JPEG bytes of a BGR image, with an EXIF orientation tag when given."""
+    from PIL import Image
+    buf = io.BytesIO()
+    exif = Image.Exif()
+    if exif_orientation is not None:
+        exif[0x0112] = exif_orientation
+    Image.fromarray(img[..., ::-1]).save(buf, 'JPEG', exif=exif.tobytes())
+    return buf.getvalue()
+
+
+def _jpeg_tree(tmp_path, samples):
+    """A folder tree whose images are JPEGs (the records' file names changed to .jpg)."""
+    for record, _ in samples:
+        record['image']['file_name'] = record['image']['file_name'].replace('.png', '.jpg')
+    paths = write_folder_tree(str(tmp_path), samples)
+    for path, (record, img) in zip(paths, samples):
+        (Path(path).parent / record['image']['file_name']).write_bytes(_jpeg(img))
+    return paths
+
+
+def test_truncated_image_is_caught_by_the_full_decode_not_by_the_header(tmp_path, capsys):
+    paths = _jpeg_tree(tmp_path, make_samples(3))
+    image = Path(paths[1]).with_suffix('.jpg')
+    image.write_bytes(image.read_bytes()[:-200])
+    code, out, _ = _run(capsys, tmp_path, '--headers-only')
+    assert code == 0, out  # the header is intact
+    code, out, _ = _run(capsys, tmp_path)
+    assert code == 1
+    [line] = _problem_lines(out)
+    assert line.startswith(f'{paths[1]} image.file_name: cannot read image')
+    assert 'truncated' in line and line.endswith('(unreadable_image)')
+
+
+def test_exif_orientation_is_applied_as_the_loader_applies_it(tmp_path, capsys):
+    from mmcv.transforms import LoadImageFromFile
+    paths = _jpeg_tree(tmp_path, make_samples(2))
+    image = Path(paths[0]).with_suffix('.jpg')
+    _, img = make_sample(0)
+    image.write_bytes(_jpeg(img, exif_orientation=6))  # rotated 90 degrees when loaded
+    loaded = LoadImageFromFile()(dict(img_path=str(image)))['img']
+    assert loaded.shape[:2] == (48, 32)  # what training gets: width and height swapped
+    for flags in ((), ('--headers-only', ), ('--imdecode-backend', 'pillow')):
+        code, out, _ = _run(capsys, tmp_path, *flags)
+        assert code == 1, flags
+        lines = _problem_lines(out)
+        assert lines[0].startswith(f'{paths[0]} image: image.height/width say 32x48') and \
+            'the image is 48x32' in lines[0] and lines[0].endswith('(image_size_mismatch)')
+        # the boxes and masks are checked against the rotated size too; the other image is fine
+        assert all(line.startswith(paths[0]) for line in lines) and '(mask_size)' in out
+
+
+def test_empty_inputs_are_errors(tmp_path, capsys):
+    (tmp_path / 'empty.jsonl').write_text('\n\n')
+    (tmp_path / 'empty.json').write_text('{"schema": "umg/1", "records": []}')
+    (tmp_path / 'tree').mkdir()
+    write_tar(str(tmp_path / 'empty.tar'), [])
+    for path in ('empty.jsonl', 'empty.json', 'tree', 'empty.tar'):
+        code, out, _ = _run(capsys, tmp_path / path)
+        assert code == 1, path
+        [line] = _problem_lines(out)
+        assert line.startswith(str(tmp_path / path)) and line.endswith('(empty_input)')
+        assert 'checked 0 record(s): 1 problem(s)' in out
+
+
+def test_invalid_utf8_is_reported_with_its_line_and_checking_goes_on(tmp_path, capsys):
+    samples = make_samples(3)
+    index = write_index(str(tmp_path / 'train.jsonl'), str(tmp_path), samples)
+    lines = Path(index).read_bytes().splitlines(keepends=True)
+    lines[1] = lines[1].replace(b'a white square', b'a white \xff\xfe square')
+    Path(index).write_bytes(b''.join(lines))
+    samples[2][0]['captions'] = ['']
+    Path(index).write_bytes(b''.join(lines[:2]) + json.dumps(samples[2][0]).encode() + b'\n')
+    code, out, _ = _run(capsys, index)
+    assert code == 1
+    problems = _problem_lines(out)
+    assert problems[0].startswith(f'{index} [line 2]') and 'not UTF-8' in problems[0]
+    assert problems[0].endswith('(invalid_utf8)')
+    assert problems[1].startswith(f'{index} [line 3] captions[0]:')  # the next line is checked
+    assert 'checked 3 record(s): 2 problem(s) in 2 record(s)' in out
+
+
+def test_repeated_image_ids_are_flagged(tmp_path, capsys):
+    samples = make_samples(3)
+    samples[2][0]['image']['id'] = samples[0][0]['image']['id']
+    index = write_index(str(tmp_path / 'train.jsonl'), str(tmp_path), samples)
+    code, out, _ = _run(capsys, index)
+    assert code == 1
+    [line] = _problem_lines(out)
+    assert line.startswith(f'{index} [line 3] image.id: image.id \'img_0000\' is also the id of '
+                           f'{index} [line 1]') and line.endswith('(duplicate_id)')
+
+
+def test_truncated_shard_names_the_member_and_keeps_the_samples_before(tmp_path, capsys):
+    [shard] = write_shards(str(tmp_path), make_samples(4), 1)
+    data = Path(shard).read_bytes()
+    Path(shard).write_bytes(data[:len(data) * 5 // 8])
+    code, out, _ = _run(capsys, shard)
+    assert code == 1
+    [line] = _problem_lines(out)
+    assert line.startswith(f'{shard} [member ') and 'after 2 complete sample(s)' in line
+    assert line.endswith('(unreadable_shard)')
+    assert 'checked 2 record(s)' in out
+
+
+def test_one_run_lists_every_problem_of_every_input(tmp_path, capsys):
+    (tmp_path / 'empty.jsonl').write_text('')
+    samples = make_samples(2)
+    samples[1][0]['tags'] = ['']
+    index = write_index(str(tmp_path / 'a.jsonl'), str(tmp_path), samples)
+    (tmp_path / 'bad.tar').write_bytes(b'garbage' * 100)
+    code, out, _ = _run(capsys, tmp_path / 'empty.jsonl', index, tmp_path / 'bad.tar')
+    assert code == 1
+    kinds = [line.rsplit('(', 1)[1][:-1] for line in _problem_lines(out)]
+    assert kinds == ['empty_input', 'empty_text', 'unreadable_shard']

@@ -106,6 +106,10 @@ class UMGDataset(BaseDataset):
                 invalid += 1
         if pending:
             self.invalid_policy.raise_for(pending, num_records=invalid)
+        if not data_list:
+            raise ValueError(f'{type(self).__name__}: {self.ann_file or img_root} holds no valid '
+                             f'record ({self.num_skipped} invalid one(s) skipped); nothing to '
+                             f'train or test on')
         if self.num_skipped:
             print_log(f'{type(self).__name__}: skipped {self.num_skipped} invalid record(s) of '
                       f'{len(sources)}', logger='current', level=logging.WARNING)

@@ -1,17 +1,20 @@
 """``UMGWebDataset``: UMG-schema samples streamed from WebDataset tar shards."""
+import logging
 import random
-from typing import Callable, List, Optional, Sequence, Union
+from typing import Callable, Iterator, List, Optional, Sequence, Union
 
 import torch
 from mmengine.dataset import Compose
 from mmengine.dist import get_dist_info
+from mmengine.logging import print_log
 from torch.utils.data import IterableDataset, get_worker_info
 
 from umg_mm.registry import DATASETS
 from .invalid_records import InvalidRecordPolicy
 from .schema import SCHEMA_VERSION
 from .umg_dataset import umg_data_info
-from .umg_sources import check_source_record, expand_shards, shard_sample_to_record
+from .umg_sources import (ShardError, check_source_record, expand_shards, iter_shard_samples,
+                          shard_sample_to_record)
 
 
 @DATASETS.register_module()
@@ -33,8 +36,10 @@ class UMGWebDataset(IterableDataset):
             dataset=dict(type='UMGWebDataset', shards='data/umg-{0000..0999}.tar',
                          num_samples=1_000_000, pipeline=train_pipeline))
 
-    ``len(dataset)`` (needed by ``EpochBasedTrainLoop``) is ``num_samples // world_size``: set
-    ``num_samples`` to the number of samples in all shards. With shards of unequal sizes ranks may
+    ``len(dataset)`` is ``num_samples // world_size``: set ``num_samples`` to the number of
+    samples in all shards. A Runner needs it with either loop (``EpochBasedTrainLoop`` counts an
+    epoch with it; mmengine's ``LoggerHook`` asks ``len(dataloader)`` at every iteration, where for
+    ``IterBasedTrainLoop`` an estimate is enough). With shards of unequal sizes ranks may
     get unequal numbers of samples; keep shard sizes equal, use a number of shards divisible by
     ``world_size * num_workers``, or train with ``IterBasedTrainLoop``.
 
@@ -43,7 +48,10 @@ class UMGWebDataset(IterableDataset):
     sample raises a ``ValueError`` naming the shard and key, or with ``skip_invalid=True`` is
     skipped, counted in ``num_skipped`` and logged once per process (a dataloader worker that is
     re-created each epoch logs again). A sample whose pipeline returns ``None`` (e.g. a
-    ``RandomCrop`` without boxes) is dropped and counted in ``num_dropped``. Run
+    ``RandomCrop`` without boxes) is dropped and counted in ``num_dropped``. A shard that cannot
+    be read to its end (truncated, corrupt) raises a ``ValueError`` naming the shard and the
+    member, or with ``skip_invalid=True`` is skipped from there on, logged with the samples read
+    and lost, and counted in ``num_skipped_shards``. Run
     ``tools/validate_umg.py 'data/umg-{0000..0999}.tar'`` before training to find bad records
     without waiting for them.
 
@@ -51,7 +59,8 @@ class UMGWebDataset(IterableDataset):
         shards (str | list[str]): brace pattern, glob, path or list of these
             (see :func:`umg_mm.datasets.umg_sources.expand_shards`).
         pipeline (list[dict | callable]): the data pipeline.
-        num_samples (int, optional): number of samples in all shards; gives ``len()``.
+        num_samples (int, optional): number of samples in all shards; gives ``len()``, which a
+            Runner needs (without it ``len()`` raises).
         shuffle_shards (bool): shuffle each worker's shards every epoch. Defaults to True.
         shuffle_buffer (int): size of the sample shuffle buffer (0: no sample shuffling).
         seed (int, optional): seed of the shuffling; None takes a fresh seed each epoch.
@@ -91,6 +100,7 @@ class UMGWebDataset(IterableDataset):
         self.metainfo = dict(self.METAINFO, **(metainfo or {}))
         self.invalid_policy = InvalidRecordPolicy(skip_invalid, type(self).__name__)
         self.num_dropped = 0
+        self.num_skipped_shards = 0
         self._epoch = 0
 
     @property
@@ -130,14 +140,28 @@ class UMGWebDataset(IterableDataset):
         return random.Random(
             f'{self.seed}-{rank}-{worker_id}-{self._epoch}-{torch.initial_seed()}')
 
+    def _samples(self, urls: List[str]) -> Iterator[dict]:
+        """The samples of ``urls`` in order; a shard that cannot be read to its end raises (its
+        name and member in the message) or, with ``skip_invalid``, is logged and skipped."""
+        for url in urls:
+            try:
+                yield from iter_shard_samples(url)
+            except ShardError as err:
+                if not self.invalid_policy.skip_invalid:
+                    raise ValueError(f'{type(self).__name__}: {err}. Re-write the shard, or set '
+                                     f'skip_invalid=True to skip what cannot be read.') from err
+                self.num_skipped_shards += 1
+                print_log(f'{type(self).__name__}: skipping the rest of an unreadable shard '
+                          f'(skip_invalid=True): {err}', logger='current',
+                          level=logging.WARNING)
+
     def __iter__(self):
         import webdataset as wds
 
         rank = self.rank
         worker = get_worker_info()
         worker_id = worker.id if worker else 0
-        urls = self.shards_of_this_worker()
-        samples = wds.tarfile_samples([dict(url=url) for url in urls])
+        samples = self._samples(self.shards_of_this_worker())
         if self.shuffle_buffer > 0:
             samples = wds.shuffle(self.shuffle_buffer,
                                   rng=self._rng(rank, worker_id))(samples)
@@ -154,7 +178,10 @@ class UMGWebDataset(IterableDataset):
 
     def __len__(self) -> int:
         if self.num_samples is None:
-            raise TypeError('UMGWebDataset has no length unless num_samples (the number of '
-                            'samples in all shards) is set; EpochBasedTrainLoop needs it, '
-                            'IterBasedTrainLoop does not')
+            raise TypeError(
+                'UMGWebDataset has no length: set num_samples (the number of samples in all '
+                'shards). A Runner needs it to train with either loop: EpochBasedTrainLoop counts '
+                'an epoch with it, and mmengine\'s LoggerHook asks len(dataloader) at every '
+                'iteration; with IterBasedTrainLoop an estimate is enough (it only marks where '
+                'an "epoch" ends in the logs)')
         return self.num_samples // self.world_size

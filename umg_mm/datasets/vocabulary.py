@@ -7,12 +7,15 @@ list synonyms separated by commas, the first being the class's display name::
     building, edifice
     sky
 
-Blank lines and lines starting with ``#`` are skipped. The files of the standard benchmarks live in
-``umg_mm/datasets/vocabularies/<name>.txt`` (``coco_panoptic_133``, ``coco_stuff_171``,
-``ade20k_150``, ``pascal_context_59``, ``pascal_voc_20``, ``pascal_voc_21``, regenerated from the
-mmdet/mmseg dataset METAINFO by ``tools/dataset_converters/vocabularies_from_metainfo.py``;
-``ade20k_847`` and ``pascal_context_459`` are written by their dataset converters in the same
-format).
+Blank lines and lines starting with ``#`` are skipped; a class whose name begins with ``#`` is
+written with a backslash before it (``\\#hashtag``, see :func:`vocabulary_line`). Names are
+compared case- and whitespace-insensitively: the same name twice on one line, or two lines
+naming the same classes (``Star`` and ``star``), are errors. The files of the standard
+benchmarks live in ``umg_mm/datasets/vocabularies/<name>.txt`` (``coco_panoptic_133``,
+``coco_stuff_171``, ``ade20k_150``, ``pascal_context_59``, ``pascal_voc_20``,
+``pascal_voc_21``, regenerated from the mmdet/mmseg dataset METAINFO by
+``tools/dataset_converters/vocabularies_from_metainfo.py``; ``ade20k_847`` and
+``pascal_context_459`` are written by their dataset converters in the same format).
 :func:`load_vocabulary` accepts such a name, a file path, or a Python list.
 """
 import logging
@@ -54,6 +57,17 @@ def _split_synonyms(entry: str) -> Tuple[str, ...]:
     return tuple(name.strip() for name in entry.split(','))
 
 
+def vocabulary_line(names: Sequence[str]) -> str:
+    """One line of a vocabulary file for a class's synonyms (a leading ``#`` escaped)."""
+    line = ', '.join(names)
+    return '\\' + line if line.startswith('#') else line
+
+
+def normalize_name(name: str) -> str:
+    """A class name as compared for duplicates: case-folded, runs of white space as one space."""
+    return ' '.join(name.split()).casefold()
+
+
 def _check(synonyms: Sequence[Tuple[str, ...]], source: str, lines: Sequence[int]) -> None:
     if not synonyms:
         raise ValueError(f'vocabulary {source} has no classes')
@@ -63,29 +77,43 @@ def _check(synonyms: Sequence[Tuple[str, ...]], source: str, lines: Sequence[int
             raise ValueError(f'vocabulary {source}, line {line}: empty class name in '
                              f'{", ".join(names)!r}; write one class per line, synonyms separated '
                              f'by single commas')
-        if names in first_seen:
+        normalized = tuple(normalize_name(name) for name in names)
+        repeated = next((n for i, n in enumerate(names) if normalized[i] in normalized[:i]),
+                        None)
+        if repeated is not None:
+            raise ValueError(f'vocabulary {source}, line {line}: {", ".join(names)!r} names '
+                             f'{repeated!r} twice (names are compared ignoring case and spaces); '
+                             f'list each synonym once')
+        if normalized in first_seen:
             raise ValueError(f'vocabulary {source}, line {line}: class {", ".join(names)!r} '
-                             f'repeats line {first_seen[names]}; each class must appear once')
-        if names[0] in display_seen:
+                             f'repeats line {first_seen[normalized]} (names are compared ignoring '
+                             f'case and spaces); each class must appear once')
+        if normalized[0] in display_seen:
             # e.g. ADE20K's full release names different objects 'door' and 'door, doorway'
             print_log(f'vocabulary {source}, line {line}: display name {names[0]!r} also names '
-                      f'line {display_seen[names[0]]}; the classes differ only by their '
+                      f'line {display_seen[normalized[0]]}; the classes differ only by their '
                       f'synonyms', logger='current', level=logging.WARNING)
-        first_seen[names] = line
-        display_seen.setdefault(names[0], line)
+        first_seen[normalized] = line
+        display_seen.setdefault(normalized[0], line)
 
 
 def _read_entries(path: str) -> Tuple[List[Tuple[str, ...]], List[int]]:
     """The synonym tuples of a vocabulary file and their line numbers (blank/comment lines
-    skipped), unchecked."""
+    skipped, a leading backslash escape removed), unchecked."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'vocabulary file {path!r} does not exist')
     synonyms, lines = [], []
-    with open(path, encoding='utf-8') as f:
-        for number, line in enumerate(f, start=1):
-            line = line.strip()
+    with open(path, 'rb') as f:
+        for number, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode('utf-8').strip()
+            except UnicodeDecodeError as err:
+                raise ValueError(f'vocabulary {path}, line {number}: byte {err.start} is not '
+                                 f'UTF-8 ({err.reason}); save the file as UTF-8') from None
             if not line or line.startswith('#'):
                 continue
+            if line.startswith('\\#'):
+                line = line[1:]
             synonyms.append(_split_synonyms(line))
             lines.append(number)
     return synonyms, lines

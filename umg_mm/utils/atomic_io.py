@@ -1,13 +1,42 @@
 """Writing output files so that an interrupted run never leaves a half-written file behind.
 
-Each function writes to a temporary file in the destination folder and then moves it over the
-destination with :func:`os.replace`, which is atomic on POSIX file systems.
+Each function writes to a temporary file in the destination folder, flushes it to the disk
+(``fsync``) and then moves it over the destination with :func:`os.replace`, which is atomic on
+POSIX file systems; the folder is synced too, so that the rename survives a power cut. A process
+killed at any moment leaves either the old file or the new one, never a part of either.
 """
+import glob
 import json
 import os
 import os.path as osp
 from contextlib import contextmanager
 from typing import Any
+
+
+def fsync_folder(folder: str) -> None:
+    """Flush a folder's entries (a rename or a removal in it) to the disk."""
+    fd = os.open(folder or '.', os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def replace_synced(tmp_path: str, path: str) -> None:
+    """Sync the finished file ``tmp_path`` to the disk and rename it to ``path`` atomically."""
+    with open(tmp_path, 'rb+') as f:
+        os.fsync(f.fileno())
+    os.replace(tmp_path, path)
+    fsync_folder(osp.dirname(path))
+
+
+def remove_stale_temporaries(path: str) -> list:
+    """Remove the temporary files that writes of ``path`` killed before their rename left behind
+    (``<path>.tmp<pid>``); return their paths."""
+    stale = glob.glob(glob.escape(path) + '.tmp*')
+    for tmp_path in stale:
+        os.remove(tmp_path)
+    return stale
 
 
 def write_bytes_atomic(path: str, data: bytes) -> None:
@@ -24,7 +53,7 @@ def write_bytes_atomic(path: str, data: bytes) -> None:
     try:
         with open(tmp_path, 'wb') as f:
             f.write(data)
-        os.replace(tmp_path, path)
+        replace_synced(tmp_path, path)
     finally:
         if osp.exists(tmp_path):
             os.remove(tmp_path)
@@ -70,7 +99,7 @@ def atomic_open(path: str, mode: str = 'w'):
     try:
         with open(tmp_path, mode, **({} if 'b' in mode else {'encoding': 'utf-8'})) as f:
             yield f
-        os.replace(tmp_path, path)
+        replace_synced(tmp_path, path)
     finally:
         if osp.exists(tmp_path):
             os.remove(tmp_path)

@@ -1,7 +1,7 @@
 # The synthetic world (python tools/make_synthetic_data.py data/synthetic) for pretraining and
 # zero-shot evaluation. Its folder comes from the environment variable UMG_SYNTHETIC_ROOT
 # (default data/synthetic).
-data_root = '{{$UMG_SYNTHETIC_ROOT:data/synthetic}}/'
+data_root = __import__('os').environ.get('UMG_SYNTHETIC_ROOT', 'data/synthetic') + '/'
 vocabulary = data_root + 'vocabularies/all.txt'  # the model's zero-shot vocabulary (17 classes)
 held_out = data_root + 'vocabularies/held_out.txt'  # reported apart: star, heart, brick
 image_size = (64, 64)

@@ -2,7 +2,8 @@
 # data/synthetic): train on the seen classes (train label maps index vocabularies/seen.txt,
 # held-out pixels are ignored), test on all 17 (val maps index vocabularies/all.txt). The
 # metric reports mIoU over the seen and the held-out classes apart.
-synthetic_root = '{{$UMG_SYNTHETIC_ROOT:data/synthetic}}'  # the world's folder (default data/synthetic)
+# the world's folder: environment variable UMG_SYNTHETIC_ROOT (default data/synthetic)
+synthetic_root = __import__('os').environ.get('UMG_SYNTHETIC_ROOT', 'data/synthetic')
 crop_size = (64, 64)
 train_pipeline = [
     dict(type='LoadImageFromFile'),

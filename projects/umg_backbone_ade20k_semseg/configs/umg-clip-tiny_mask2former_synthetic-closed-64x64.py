@@ -11,7 +11,7 @@
 #       --cfg-options model.backbone.checkpoint=work_dirs/umg-clip_vit-tiny_1xb32-600it_synthetic-64x64/iter_600.pth
 _base_ = ['./umg-vit-b16-lora_mask2former_8xb2-160k_ade20k-512x512.py']
 
-data_root = '{{$UMG_SYNTHETIC_ROOT:data/synthetic_closed}}/'
+data_root = __import__('os').environ.get('UMG_SYNTHETIC_ROOT', 'data/synthetic_closed') + '/'
 crop_size = (64, 64)
 num_classes = 17
 feat_channels = 64

@@ -10,7 +10,7 @@
 _base_ = ['./umg-clip-vit-b16_zeroshot-cls_in1k.py']
 
 # the world's folder: environment variable UMG_SYNTHETIC_ROOT (default data/synthetic)
-data_root = '{{$UMG_SYNTHETIC_ROOT:data/synthetic}}/'
+data_root = __import__('os').environ.get('UMG_SYNTHETIC_ROOT', 'data/synthetic') + '/'
 tiny_clip = dict(
     embed_dim=64,
     vision_cfg=dict(image_size=64, layers=3, width=96, head_width=32, patch_size=8),

@@ -2,6 +2,8 @@
 # Accuracy unchanged) with a UMG-CLIP model (see umg-clip-vit-b16_zeroshot-cls_in1k.py).
 _base_ = ['mmpretrain::clip/clip_vit-base-p16_zeroshot-cls_cifar100.py']
 custom_imports = dict(imports=['umg_mm'], allow_failed_imports=False)
+# checkpoints that survive a kill at any moment (mmengine's CheckpointHook, saved atomically)
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
 
 clip_model = 'ViT-B-16'  # the open_clip architecture of the checkpoint
 

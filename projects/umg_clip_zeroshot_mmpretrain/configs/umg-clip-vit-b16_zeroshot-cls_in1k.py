@@ -7,6 +7,8 @@
 # an open_clip file converted by tools/convert_open_clip.py to-umg).
 _base_ = ['mmpretrain::clip/clip_vit-base-p16_zeroshot-cls_in1k.py']
 custom_imports = dict(imports=['umg_mm'], allow_failed_imports=False)
+# checkpoints that survive a kill at any moment (mmengine's CheckpointHook, saved atomically)
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
 
 clip_model = 'ViT-B-16'  # the open_clip architecture of the checkpoint
 

@@ -12,7 +12,7 @@
 #       model.panoptic_head.classifier.text_encoder.checkpoint=work_dirs/umg-clip_vit-tiny_1xb32-600it_synthetic-64x64/iter_600.pth
 _base_ = ['./umg-mask2former_vit-b16-lora_8xb2-lsj-50e_coco-panoptic.py']
 
-data_root = '{{$UMG_SYNTHETIC_ROOT:data/synthetic}}/'
+data_root = __import__('os').environ.get('UMG_SYNTHETIC_ROOT', 'data/synthetic') + '/'
 image_size = (64, 64)
 feat_channels = 32
 tiny_clip = dict(

@@ -2,6 +2,7 @@
 import open_clip
 import pytest
 import torch
+from mmengine.logging import MMLogger
 
 import umg_mm  # noqa: F401  (registers the text encoder)
 from umg_mm.datasets import load_vocabulary
@@ -181,3 +182,19 @@ def test_towers_from_one_checkpoint_reproduce_open_clip_zero_shot_logits(clip_an
             text.classifier(names).T
         theirs, _ = clip.get_logits(images, tokenizer([f'a photo of a {n}.' for n in names]))
     torch.testing.assert_close(ours * text.logit_scale.exp(), theirs, rtol=1e-4, atol=1e-4)
+
+
+def test_texts_cut_to_the_context_length_are_counted_and_reported_once(encoder, monkeypatch):
+    warnings = []
+    monkeypatch.setattr(encoder, '_truncation_reported', False)
+    logger = MMLogger.get_current_instance()
+    monkeypatch.setattr(logger, 'warning', warnings.append)
+    long_caption = 'a red star ' * 10_000  # 100,000 characters
+    context = encoder.tokenizer(['x']).shape[1]
+    with torch.no_grad():
+        encoder.encode_text([long_caption, 'a dog', long_caption + 'b'])
+        encoder.encode_text([long_caption + 'c', 'a cat'])
+    assert encoder.num_truncated == 3
+    [message] = warnings
+    assert f'2 of 3 texts reach the context length ({context} tokens)' in message
+    assert 'reported once per run' in message

@@ -1,6 +1,7 @@
 """ADE20K full release (``ADE20K_2021_17_01``) -> ADE-847 mmseg label maps and vocabulary.
 
-The release holds ``index_ade20k.pkl`` (``filename``, ``folder``, ``objectnames``, ...) and,
+The release holds ``index_ade20k.pkl`` (``filename``, ``folder``, ``objectnames``, ...: a dict of
+lists and numpy arrays, read without unpickling anything else, so a crafted file runs no code) and,
 beside each image ``images/ADE/<split>/<scene>/.../<name>.jpg``, a class mask ``<name>_seg.png``
 whose object class is ``R // 10 * 256 + G`` (0 = unlabeled); class ``k`` is
 ``objectnames[k - 1]``.
@@ -23,7 +24,6 @@ Read them with mmseg's ``BaseSegDataset(img_suffix='.jpg', seg_map_suffix='.png'
 """
 import os
 import os.path as osp
-import pickle
 import shutil
 from collections import Counter
 from typing import Dict, List, Sequence, Tuple
@@ -32,6 +32,7 @@ import cv2
 import numpy as np
 
 from umg_mm.utils.atomic_io import write_bytes_atomic, write_json_atomic, write_lines_atomic
+from umg_mm.utils.safe_pickle import load_data_pickle
 from .common import IGNORE_INDEX_16BIT, read_image, resize_short_side, write_label_map
 
 SPLITS = ('training', 'validation')
@@ -56,8 +57,10 @@ def _load_index(ade_root: str) -> Tuple[List[dict], List[str]]:
     if not osp.isfile(path):
         raise FileNotFoundError(f'{path} not found: ade_root must be the ADE20K_2021_17_01 '
                                 f'folder of the full ADE20K release')
-    with open(path, 'rb') as f:
-        index = pickle.load(f)
+    index = load_data_pickle(path)  # numpy arrays and containers only: no code runs
+    if not isinstance(index, dict):
+        raise ValueError(f'{path} holds a {type(index).__name__}, not the dict of the ADE20K '
+                         f'release')
     for key in ('filename', 'folder', 'objectnames'):
         if key not in index:
             raise KeyError(f'{path} has no field {key!r} (fields: {sorted(index)})')

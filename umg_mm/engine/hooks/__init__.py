@@ -1,5 +1,7 @@
 """Hooks of umg_mm."""
+from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .dataset_vocabulary_hook import DatasetVocabularyHook
 from .semseg_vocabulary_hook import SemSegVocabularyHook, dataset_vocabulary
 
-__all__ = ['DatasetVocabularyHook', 'SemSegVocabularyHook', 'dataset_vocabulary']
+__all__ = ['AtomicCheckpointHook', 'DatasetVocabularyHook', 'SemSegVocabularyHook',
+           'dataset_vocabulary']

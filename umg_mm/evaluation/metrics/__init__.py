@@ -1,5 +1,6 @@
 """Metrics of umg_mm: zero-shot metrics of multi-granularity CLIP models and open-vocabulary
 segmentation metrics (``tools/test.py`` evaluators)."""
+from .atomic_dump_results import AtomicDumpResults
 from .dense_zero_shot_iou import DenseZeroShotIoUMetric
 from .image_text_retrieval import ImageTextRetrievalMetric
 from .open_vocab_iou_metric import OpenVocabIoUMetric
@@ -9,6 +10,6 @@ from .region_recognition import RegionRecognitionMetric
 from .zero_shot_classes import ClassSplit
 from .zero_shot_classification import ZeroShotClassificationMetric
 
-__all__ = ['ClassSplit', 'DenseZeroShotIoUMetric', 'ImageTextRetrievalMetric',
+__all__ = ['AtomicDumpResults', 'ClassSplit', 'DenseZeroShotIoUMetric', 'ImageTextRetrievalMetric',
            'OpenVocabIoUMetric', 'OpenVocabPanopticMetric', 'PanopticSemanticIoUMetric',
            'RegionRecognitionMetric', 'ZeroShotClassificationMetric']

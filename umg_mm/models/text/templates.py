@@ -11,6 +11,7 @@ A template is a ``str.format`` string with one ``{}`` for the class name. Sets b
 A user's own set is a text file with one template per line, or a list of strings.
 """
 import os.path as osp
+import string
 from typing import Sequence, Tuple, Union
 
 from open_clip import OPENAI_IMAGENET_TEMPLATES, SIMPLE_IMAGENET_TEMPLATES
@@ -41,13 +42,29 @@ TEMPLATE_SETS = {
 }
 
 
+def _slot_problem(template: str) -> str:
+    """What is wrong with a template's ``str.format`` fields, or ``''`` when it has exactly one
+    empty ``{}`` (literal braces doubled: ``{{``, ``}}``)."""
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+    except ValueError as err:
+        return f'its braces do not parse ({err}; write literal braces as {{{{ and }}}})'
+    named = [f'{{{name}}}' for name in fields if name != '']
+    if named:
+        return f'it has the named field(s) {", ".join(named)}; the class name goes in "{{}}"'
+    if len(fields) != 1:
+        return f'it has {len(fields)} "{{}}" slots'
+    return ''
+
+
 def _check(templates: Sequence[str], source: str) -> Tuple[str, ...]:
     if not templates:
         raise ValueError(f'template set {source} is empty')
     for i, template in enumerate(templates, start=1):
-        if template.count('{}') != 1:
-            raise ValueError(f'template {i} of {source} is {template!r}; each template needs '
-                             f'exactly one "{{}}" where the class name goes')
+        problem = _slot_problem(template)
+        if problem:
+            raise ValueError(f'template {i} of {source} is {template!r}: {problem}; each '
+                             f'template needs exactly one "{{}}" where the class name goes')
     return tuple(templates)
 
 

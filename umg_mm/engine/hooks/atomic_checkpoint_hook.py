@@ -1,0 +1,94 @@
+"""``AtomicCheckpointHook``: mmengine's ``CheckpointHook`` whose files survive a kill at any moment.
+
+mmengine 0.10.7's hook removes the oldest checkpoint (``max_keep_ckpts``) before the new one is
+written, writes the new one in place, and truncates and rewrites the ``last_checkpoint`` pointer:
+a run killed during a save can be left with no complete checkpoint, or an empty pointer. This hook
+saves each checkpoint in this order instead:
+
+1. the checkpoint is written under a temporary name (``iter_8.pth.tmp``);
+2. it is synced to the disk and renamed into place (``iter_8.pth``), atomically;
+3. ``last_checkpoint`` is replaced atomically by a pointer to it;
+4. only then are the checkpoints beyond ``max_keep_ckpts`` removed.
+
+A kill before step 2 leaves the previous checkpoint and pointer untouched; after it, the pointer
+names the previous or the new checkpoint, both complete. A leftover temporary file is removed
+when training starts again. ``tools/train.py --resume`` falls back to the newest checkpoint that
+loads when the pointer is missing, empty or broken
+(:func:`umg_mm.utils.checkpoint_files.find_resumable_checkpoint`).
+"""
+import os
+import os.path as osp
+import re
+
+from mmengine.dist import is_main_process
+from mmengine.fileio import LocalBackend
+from mmengine.hooks import CheckpointHook
+
+from umg_mm.registry import HOOKS
+from umg_mm.utils.atomic_io import remove_stale_temporaries, replace_synced, write_text_atomic
+
+TMP_SUFFIX = '.tmp'
+
+
+@HOOKS.register_module()
+class AtomicCheckpointHook(CheckpointHook):
+    """``CheckpointHook`` (same arguments) with atomic saves and removals after the save.
+
+    Checkpoints in remote storage (``backend_args`` for a non-local backend) are saved as
+    mmengine does it: object stores have no rename.
+    """
+
+    def before_train(self, runner) -> None:
+        """Set up as mmengine does, then finish what a killed save left undone: remove its
+        temporary file and, on resuming, the checkpoints older than the kept ones."""
+        super().before_train(runner)
+        if not (is_main_process() and self._is_local() and osp.isdir(self.out_dir)):
+            return
+        for path in remove_stale_temporaries(osp.join(runner.work_dir, 'last_checkpoint')):
+            runner.logger.info(f'removed {path}, left by a save that did not finish')
+        name = re.compile(re.escape(self.filename_tmpl).replace(r'\{\}', r'(\d+)') +
+                          f'({re.escape(TMP_SUFFIX)})?$')
+        kept = list(self.keep_ckpt_ids) if self.max_keep_ckpts > 0 else []
+        for file in sorted(os.listdir(self.out_dir)):
+            match = name.match(file)
+            if match is None:
+                continue
+            path = osp.join(self.out_dir, file)
+            if match.group(2) is not None:
+                runner.logger.info(f'removing {path}, left by a save that did not finish')
+                os.remove(path)
+            elif kept and int(match.group(1)) < kept[0]:
+                runner.logger.info(f'removing {path}: older than the kept checkpoints '
+                                   f'(max_keep_ckpts={self.max_keep_ckpts}), its removal was '
+                                   f'interrupted')
+                os.remove(path)
+
+    def _is_local(self) -> bool:
+        return isinstance(self.file_backend, LocalBackend)
+
+    def _save_checkpoint_with_step(self, runner, step, meta):
+        if not self._is_local():
+            return super()._save_checkpoint_with_step(runner, step, meta)
+        outdated = []
+        # the kept ids are updated before saving, so that the checkpoint records itself in them
+        if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids
+                                            and self.keep_ckpt_ids[-1] == step):
+            if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
+                outdated.append(self.keep_ckpt_ids.popleft())
+            self.keep_ckpt_ids.append(step)
+            runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
+        ckpt_filename = self.filename_tmpl.format(step)
+        self.last_ckpt = self.file_backend.join_path(self.out_dir, ckpt_filename)
+        runner.message_hub.update_info('last_ckpt', self.last_ckpt)
+        runner.save_checkpoint(
+            self.out_dir, ckpt_filename + TMP_SUFFIX, self.file_client_args,
+            save_optimizer=self.save_optimizer, save_param_scheduler=self.save_param_scheduler,
+            meta=meta, by_epoch=self.by_epoch, backend_args=self.backend_args, **self.args)
+        if not is_main_process():
+            return
+        replace_synced(self.last_ckpt + TMP_SUFFIX, self.last_ckpt)
+        write_text_atomic(osp.join(runner.work_dir, 'last_checkpoint'), self.last_ckpt)
+        for old_step in outdated:
+            path = self.file_backend.join_path(self.out_dir, self.filename_tmpl.format(old_step))
+            if self.file_backend.isfile(path):
+                self.file_backend.remove(path)
