@@ -8,7 +8,7 @@
 _base_ = ['mmseg::_base_/default_runtime.py']
 custom_imports = dict(imports=['umg_mm'], allow_failed_imports=False)
 
-data_root = __import__('os').environ.get('UMG_SYNTHETIC_ROOT', 'data/synthetic')
+data_root = '{{$UMG_SYNTHETIC_ROOT:data/synthetic}}'
 # the synthetic world's vocabularies/all.txt (things, then stuff)
 classes = ('circle', 'square', 'triangle', 'star', 'hexagon', 'ring', 'cross', 'heart', 'diamond',
            'crescent', 'sky', 'grass', 'water', 'sand', 'brick', 'snow', 'wood')
@@ -27,7 +27,8 @@ model = dict(
             embed_dim=32,
             vision_cfg=dict(image_size=64, layers=2, width=64, head_width=32, patch_size=8),
             text_cfg=dict(context_length=16, vocab_size=49408, width=32, heads=2, layers=2)),
-        out_type='pyramid', out_indices=(0, 0, 1, 1), frozen_stages=0),
+        out_type='pyramid', out_indices=(0, 0, 1, 1), frozen_stages=-1,
+        checkpoint='random'),  # from scratch, all of it trained
     decode_head=dict(
         type='FCNHead', in_channels=64, in_index=2, channels=32, num_convs=1,
         concat_input=False, dropout_ratio=0., num_classes=len(classes),
@@ -73,7 +74,7 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=1, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=4),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=4),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
 # the pyramid levels the head does not read get no gradient

@@ -17,8 +17,9 @@ tiny_clip = dict(
 templates = ['{}', 'a {}', 'a picture of a {}']
 model = dict(
     data_preprocessor=dict(pad_size_divisor=8),
-    backbone=dict(model_cfg=tiny_clip, grad_checkpointing=False),
-    text_encoder=dict(model_cfg=tiny_clip, templates=templates),
+    # from scratch: random towers on purpose (tools/train.py refuses towers without weights)
+    backbone=dict(model_cfg=tiny_clip, checkpoint='random', grad_checkpointing=False),
+    text_encoder=dict(model_cfg=tiny_clip, checkpoint='random', templates=templates),
     test_cfg=dict(vocabulary={{_base_.vocabulary}}, templates=templates))
 
 optim_wrapper = dict(

@@ -1,6 +1,8 @@
 # Train the open-vocabulary segmentor on COCO-Stuff-171 (validation on COCO-Stuff val); test
 # on the five open-vocabulary benchmarks with the umg-mask2former_vit-b16_coco-stuff164k-640x640_*.py
-# configs and this run's checkpoint. 60k iterations, batch 16 (8 GPUs x 2), as SAN/FC-CLIP.
+# configs and this run's checkpoint. 60k iterations, batch 16 (8 GPUs x 2), as SAN/FC-CLIP, with
+# automatic mixed precision (a GPU needed; fp32: the same name without -amp, or --cfg-options
+# optim_wrapper.type=OptimWrapper). CKPT: the UMG-CLIP towers (backbone.*, text_encoder.*).
 #   bash tools/dist_train.sh configs/umg/umg-mask2former_vit-b16_8xb2-amp-60k_coco-stuff164k-640x640.py 8 \
 #       --cfg-options load_from=CKPT
 _base_ = [
@@ -26,5 +28,5 @@ train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=50
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 default_hooks = dict(
-    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=5000, max_keep_ckpts=3,
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=5000, max_keep_ckpts=3,
                     save_best='mIoU', rule='greater'))

@@ -2,7 +2,8 @@
 # (150 classes: 100 things, 50 stuff): PQ, SQ, RQ (all, things, stuff) with mmdet's
 # CocoPanopticMetric and mIoU of the same predictions. Only the test data change: the
 # DatasetVocabularyHook hands the model ADE20K's class names, nothing is retrained.
-#   python tools/dataset_converters/ade20k_panoptic.py data/ADEChallengeData2016 data/ADEChallengeData2016
+#   python tools/dataset_converters/ade20k_panoptic.py data/ade/ADEChallengeData2016 \
+#       data/ade/ADEChallengeData2016
 #   python tools/test.py configs/umg/umg-mask2former_vit-b16_coco-panoptic_ade20k-panoptic.py work_dirs/umg-mask2former_vit-b16_8xb2-lsj-50e_coco-panoptic/iter_368750.pth
 # With ADE20K converted by mmdet's own ade20k2coco.py instead, drop `metainfo` below (its names
 # are then those of mmdet's ADE20KPanopticDataset).
@@ -14,7 +15,7 @@ _base_ = ['./umg-mask2former_vit-b16_8xb2-lsj-50e_coco-panoptic.py']
 model = dict(fallback=dict(type='UncoveredRegionFallback', min_area=64,
                            seen_classes='coco_panoptic_133'))
 
-ade_root = 'data/ADEChallengeData2016/'
+ade_root = 'data/ade/ADEChallengeData2016/'  # mmseg's ADE20K root: semantic and panoptic
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(2560, 640), keep_ratio=True),

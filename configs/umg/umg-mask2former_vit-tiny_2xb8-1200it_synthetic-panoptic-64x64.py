@@ -9,12 +9,15 @@
 # A backbone/text tower pretrained on the same world (issue 5's pretraining) plugs in with
 #   --cfg-options clip_checkpoint=... is NOT enough (mmengine resolves variables at parse time):
 #   --cfg-options model.backbone.checkpoint=CKPT model.panoptic_head.classifier.text_encoder.checkpoint=CKPT
-_base_ = ['../_base_/models/umg_mask2former_panoptic.py', 'mmdet::_base_/default_runtime.py']
+# the model base inherits mmdet's COCO recipe: data, schedule and optimizer are replaced here
+_base_ = ['../_base_/models/umg_mask2former_panoptic.py']
 
 # the world's folder: environment variable UMG_SYNTHETIC_ROOT (default data/synthetic)
-data_root = __import__('os').environ.get('UMG_SYNTHETIC_ROOT', 'data/synthetic') + '/'
+data_root = '{{$UMG_SYNTHETIC_ROOT:data/synthetic}}/'
 image_size = (64, 64)
-clip_checkpoint = None  # a UMG-CLIP checkpoint of the tiny model below (None: random weights)
+# a UMG-CLIP checkpoint of the tiny model below; None: tools/train.py refuses to train until
+# the towers' checkpoint is given ('random': random towers on purpose)
+clip_checkpoint = None
 # the tiny UMG-CLIP of configs/umg/umg-clip_vit-tiny_1xb32-600it_synthetic-64x64.py, so its checkpoints plug in
 tiny_clip = dict(
     embed_dim=64,
@@ -34,7 +37,7 @@ model = dict(
                     stuff_classes=vocabularies + 'seen_stuff.txt'),
     backbone=dict(
         _delete_=True, type='UMGCLIPBackbone', model_cfg=tiny_clip, checkpoint=clip_checkpoint,
-        out_type='dict', frozen_stages=-1, out_indices=(1, 1, 2, 2),
+        out_type='dict', frozen_stages='all', out_indices=(1, 1, 2, 2),
         lora=dict(r=4, alpha=8, dropout=0., target_modules=('c_fc', 'c_proj')),
         pyramid_channels=feat_channels),
     panoptic_head=dict(
@@ -84,6 +87,7 @@ test_pipeline = [
          meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
 ]
 train_dataloader = dict(
+    _delete_=True,
     batch_size=8, num_workers=0, persistent_workers=False,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
@@ -94,6 +98,7 @@ train_dataloader = dict(
         stuff_classes=vocabularies + 'seen_stuff.txt',
         filter_cfg=dict(filter_empty_gt=True), pipeline=train_pipeline))
 val_dataloader = dict(
+    _delete_=True,
     batch_size=8, num_workers=0, persistent_workers=False, drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
@@ -113,6 +118,7 @@ test_evaluator = val_evaluator
 
 custom_hooks = [dict(type='DatasetVocabularyHook')]
 optim_wrapper = dict(
+    _delete_=True,
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05, eps=1e-8, betas=(0.9, 0.999)),
     paramwise_cfg=dict(custom_keys={
@@ -125,12 +131,14 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
     dict(type='MultiStepLR', by_epoch=False, begin=0, end=max_iters, milestones=[1000], gamma=0.1)
 ]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
+train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters,
+                 val_interval=max_iters)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20, log_metric_by_epoch=False),
-    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=max_iters, save_last=True))
+    checkpoint=dict(_delete_=True, type='CheckpointHook', by_epoch=False, interval=max_iters,
+                    save_last=True))
 log_processor = dict(type='LogProcessor', window_size=20, by_epoch=False)
 # the backbone's global output and the unread pyramid level get no gradient
 find_unused_parameters = True

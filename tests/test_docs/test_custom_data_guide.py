@@ -51,8 +51,9 @@ TINY = {
     'pretrain_my_data': f"""_base_ = ['./pretrain_my_data.py']
 {TINY_CLIP}
 model = dict(data_preprocessor=dict(pad_size_divisor=8),
-             backbone=dict(model_cfg=tiny_clip),
-             text_encoder=dict(model_cfg=tiny_clip, templates=['{{}}', 'a {{}}']),
+             backbone=dict(model_cfg=tiny_clip, checkpoint='random'),
+             text_encoder=dict(model_cfg=tiny_clip, checkpoint='random',
+                               templates=['{{}}', 'a {{}}']),
              test_cfg=dict(templates=['{{}}', 'a {{}}']))
 train_dataloader = dict(batch_size=2, {LOADER}, dataset=dict(num_samples=4))
 val_dataloader = dict(batch_size=2, {LOADER})
@@ -63,10 +64,11 @@ test_dataloader = val_dataloader
 feat_channels = 32
 model = dict(
     data_preprocessor=dict(pad_size_divisor=16),
-    backbone=dict(model_cfg=tiny_clip, out_indices=(1, 1, 2, 2),
+    backbone=dict(model_cfg=tiny_clip, checkpoint='random', out_indices=(1, 1, 2, 2),
                   lora=dict(r=4, alpha=8), pyramid_channels=feat_channels),
     panoptic_head=dict(
-        classifier=dict(text_encoder=dict(model_cfg=tiny_clip, templates=['{{}}', 'a {{}}'])),
+        classifier=dict(text_encoder=dict(model_cfg=tiny_clip, checkpoint='random',
+                                          templates=['{{}}', 'a {{}}'])),
         in_channels=[feat_channels] * 4, feat_channels=feat_channels,
         out_channels=feat_channels, num_queries=10,
         pixel_decoder=dict(
@@ -105,8 +107,9 @@ attn = dict(embed_dims=feat_channels, num_heads=2)
 ffn = dict(embed_dims=feat_channels, feedforward_channels=64)
 model = dict(
     data_preprocessor=dict(size=({SIZE}, {SIZE}), test_cfg=dict(size_divisor=8)),
-    text_encoder=dict(model_cfg=tiny_clip, templates=['{{}}', 'a {{}}']),
-    backbone=dict(model_cfg=tiny_clip, out_indices=(0, 1, 2, 2), lora=dict(r=4, alpha=8),
+    text_encoder=dict(model_cfg=tiny_clip, checkpoint='random', templates=['{{}}', 'a {{}}']),
+    backbone=dict(model_cfg=tiny_clip, checkpoint='random', out_indices=(0, 1, 2, 2),
+                  lora=dict(r=4, alpha=8),
                   pyramid_channels=feat_channels),
     decode_head=dict(
         in_channels=[feat_channels] * 4, strides=[2, 4, 8, 16], feat_channels=feat_channels,

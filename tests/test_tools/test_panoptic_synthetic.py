@@ -17,7 +17,10 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIG = 'configs/umg/umg-mask2former_vit-tiny_2xb8-1200it_synthetic-panoptic-64x64.py'
 SHORT = ['train_cfg.max_iters=2', 'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2',
          'train_dataloader.batch_size=2', 'val_dataloader.batch_size=2',
-         'test_dataloader.batch_size=2']
+         'test_dataloader.batch_size=2',
+         # no pretrained tiny CLIP here: random towers, said explicitly
+         'model.backbone.checkpoint=random',
+         'model.panoptic_head.classifier.text_encoder.checkpoint=random']
 
 
 def _free_port():

@@ -13,7 +13,9 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIG = str(ROOT / 'configs/umg/umg-mask2former_vit-tiny_1xb8-300it_synthetic-64x64.py')
 SHORT = ['train_cfg.max_iters=2', 'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2',
          'train_dataloader.batch_size=2', 'val_dataloader.batch_size=2',
-         'test_dataloader.batch_size=2']
+         'test_dataloader.batch_size=2',
+         # no pretrained tiny CLIP here: random towers, said explicitly
+         'model.backbone.checkpoint=random', 'model.text_encoder.checkpoint=random']
 
 
 def _run(cmd, cwd):

@@ -3,8 +3,8 @@ docs/dataset_converters.md.
 
 Example::
 
-    python tools/dataset_converters/ade20k_panoptic.py data/ADEChallengeData2016 \
-        data/ADEChallengeData2016
+    python tools/dataset_converters/ade20k_panoptic.py data/ade/ADEChallengeData2016 \
+        data/ade/ADEChallengeData2016
 """
 import argparse
 

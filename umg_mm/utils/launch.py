@@ -9,6 +9,7 @@ import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
+from mmengine.device import get_device
 from mmengine.registry import HOOKS, RUNNERS
 from mmengine.runner import Runner
 
@@ -45,6 +46,23 @@ def load_config(args: argparse.Namespace) -> Config:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     setup_cpu_distributed(cfg, args.launcher)
     return cfg
+
+
+def check_amp_device(cfg: Config) -> None:
+    """Raise, saying how to train in fp32, if the config trains with AMP on a CPU-only host.
+
+    mmengine's ``AmpOptimWrapper`` needs a GPU (or NPU, MLU, MUSA); its own assertion does not
+    say how to turn mixed precision off.
+    """
+    if (cfg.get('optim_wrapper') or {}).get('type') != 'AmpOptimWrapper' or \
+            get_device() != 'cpu':
+        return
+    fp32 = cfg.filename.replace('-amp', '') if cfg.filename and '-amp' in cfg.filename else None
+    variant = f' or train the fp32 config {fp32}' if fp32 and osp.isfile(fp32) else ''
+    raise RuntimeError(
+        f'config {cfg.filename} trains with automatic mixed precision (optim_wrapper.type='
+        f'AmpOptimWrapper), which needs a GPU; this host has none. Train in fp32 with '
+        f'--cfg-options optim_wrapper.type=OptimWrapper{variant}.')
 
 
 def build_runner(cfg: Config) -> Runner:

@@ -1,7 +1,8 @@
 # UMG-CLIP pretraining model: open_clip ViT-B/16 towers, image-, region- and pixel-text losses.
 clip_model = 'ViT-B-16'
 # open_clip weights to start from (no download: a local file, e.g. open_clip's
-# open_clip_pytorch_model.bin of ViT-B-16 laion2b_s34b_b88k); None starts from random weights
+# open_clip_pytorch_model.bin of ViT-B-16 laion2b_s34b_b88k); 'random' starts from random weights
+# (None: tools/train.py refuses to start)
 clip_checkpoint = None
 
 model = dict(
@@ -12,7 +13,7 @@ model = dict(
         bgr_to_rgb=True, pad_size_divisor=16),
     backbone=dict(
         type='UMGCLIPBackbone', model_name=clip_model, checkpoint=clip_checkpoint,
-        out_type='dict', pyramid_neck=None, dense_readout='tokens', frozen_stages=0,
+        out_type='dict', pyramid_neck=None, dense_readout='tokens', frozen_stages=-1,
         grad_checkpointing=True),
     text_encoder=dict(
         type='UMGCLIPTextEncoder', model_name=clip_model, checkpoint=clip_checkpoint,

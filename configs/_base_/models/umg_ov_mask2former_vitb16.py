@@ -20,7 +20,7 @@ model = dict(
                       templates='segmentation'),
     backbone=dict(
         type='UMGCLIPBackbone', model_name=clip_model,
-        out_type='dict', frozen_stages=-1, lora=None,
+        out_type='dict', frozen_stages='all', lora=None,
         pyramid_neck=dict(type='Feature2Pyramid', rescales=(4, 2, 1, 0.5),
                           norm_cfg=dict(type='SyncBN', requires_grad=True)),
         pyramid_channels=feat_channels),

@@ -1,7 +1,8 @@
 # Continued pretraining from CLIP weights: AdamW, linear warm-up then cosine decay, 40k
 # iterations (8 GPUs x 128 images = 1024 per step: about 1 epoch of 41M images), AMP.
+# (AmpOptimWrapper's loss scale is dynamic by default; fp32: optim_wrapper.type=OptimWrapper)
 optim_wrapper = dict(
-    type='AmpOptimWrapper', loss_scale='dynamic',
+    type='AmpOptimWrapper',
     optimizer=dict(type='AdamW', lr=2e-5, betas=(0.9, 0.98), eps=1e-6, weight_decay=0.05),
     clip_grad=dict(max_norm=1.0, norm_type=2),
     paramwise_cfg=dict(norm_decay_mult=0., bias_decay_mult=0., flat_decay_mult=0.,

@@ -11,11 +11,11 @@
 #   --cfg-options model.backbone.checkpoint=CKPT model.panoptic_head.classifier.text_encoder.checkpoint=CKPT
 _base_ = ['mmdet::mask2former/mask2former_r50_8xb2-lsj-50e_coco-panoptic.py']
 custom_imports = dict(imports=['umg_mm'], allow_failed_imports=False)
-# checkpoints that survive a kill at any moment (mmengine's CheckpointHook, saved atomically)
-default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
 
 clip_model = 'ViT-B-16'
-clip_checkpoint = None  # e.g. 'checkpoints/umg_clip_vit_b16.pth' (None: random CLIP weights)
+# e.g. 'checkpoints/umg_clip_vit_b16.pth'; None: tools/train.py refuses to train until it is
+# given ('random': random CLIP weights on purpose)
+clip_checkpoint = None
 
 model = dict(
     type='OpenVocabMask2Former',
@@ -31,7 +31,7 @@ model = dict(
         model_name=clip_model,
         checkpoint=clip_checkpoint,
         out_type='pyramid',
-        frozen_stages=-1,  # the CLIP tower is frozen; LoRA adapters and the pyramid train
+        frozen_stages='all',  # the CLIP tower is frozen; LoRA adapters and the pyramid train
         lora=dict(r=8, alpha=16, dropout=0., target_modules=('c_fc', 'c_proj')),
         pyramid_neck=dict(type='Feature2Pyramid', rescales=(4, 2, 1, 0.5),
                           norm_cfg=dict(type='SyncBN', requires_grad=True)),

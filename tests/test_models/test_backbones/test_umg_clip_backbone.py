@@ -1,6 +1,5 @@
 """UMGCLIPBackbone: equality with open_clip, output shapes, registries, checkpoints, freezing."""
-import importlib.util
-import os.path as osp
+import copy
 
 import open_clip
 import pytest
@@ -136,25 +135,17 @@ def test_loads_mmengine_checkpoint_with_prefix_and_reports(clip_and_file, tmp_pa
     assert report.prefix == 'backbone.'
     assert report.unexpected == ['visual.not_a_layer']
     assert report.ignored == 1 and report.missing == []
+    assert str(report).startswith(f"loaded {len(report.loaded)} tensors from {file} (prefix "
+                                  f"'backbone.'); 0 missing, 1 unexpected")
     for key, value in source.state_dict().items():
         torch.testing.assert_close(target.state_dict()[key], value)
 
 
-def test_torchscript_archive_like_openai_files_loads_once_converted_with_trust(tmp_path):
+def test_loads_torchscript_archive_like_openai_files(tmp_path):
     file = tmp_path / 'scripted.pt'
     torch.jit.save(torch.jit.script(build_open_clip(model_cfg=TINY).eval()), str(file))
     scripted = torch.jit.load(str(file))
-    with pytest.raises(ValueError, match='TorchScript archive.*--trust-torchscript'):
-        UMGCLIPBackbone(model_cfg=TINY, checkpoint=str(file))  # loading it would run its code
-    spec = importlib.util.spec_from_file_location(
-        'convert_open_clip', osp.join(osp.dirname(__file__), '..', '..', '..', 'tools',
-                                      'convert_open_clip.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    converted = tmp_path / 'converted.pth'
-    tool.main(['to-umg', str(file), str(converted), '--trust-torchscript'])
-    backbone = UMGCLIPBackbone(model_cfg=TINY, checkpoint=str(converted),
-                               out_type='global').eval()
+    backbone = UMGCLIPBackbone(model_cfg=TINY, checkpoint=str(file), out_type='global').eval()
     torch.testing.assert_close(backbone.visual.proj, scripted.visual.proj)
 
 
@@ -247,12 +238,37 @@ def test_pretrained_tag_errors_offline(monkeypatch):
         UMGCLIPBackbone(model_name='hf-hub:timm/ViT-B-16-SigLIP')
 
 
-def test_frozen_by_default_and_frozen_stages():
-    backbone = UMGCLIPBackbone(model_cfg=TINY, out_type='pyramid')
+def test_mmseg_model_level_pretrained(clip_and_file):
+    """mmseg's EncoderDecoder hands its model-level ``pretrained`` to the backbone: the stock
+    URL is refused naming mmseg's key and the fix; a local file loads as a checkpoint."""
+    from mmengine.config import ConfigDict
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+    clip, path = clip_and_file
+    init_default_scope('mmseg')
+    segmentor = ConfigDict(
+        type='EncoderDecoder',
+        backbone=dict(type='UMGCLIPBackbone', model_cfg=TINY, out_type='pyramid',
+                      pyramid_neck=None, out_indices=(1,)),
+        decode_head=dict(type='FCNHead', in_channels=64, channels=8, num_convs=1,
+                         num_classes=3, in_index=0))
+    with pytest.raises(ValueError, match=r"pretrained='open-mmlab://resnet50_v1c'.*"
+                       r"model-level `pretrained`.*model\.pretrained=None.*"
+                       r"model\.backbone\.checkpoint="):
+        MODELS.build(ConfigDict(copy.deepcopy(segmentor),
+                                pretrained='open-mmlab://resnet50_v1c'))
+    # (EncoderDecoder writes the model-level value into the backbone config: a fresh copy)
+    model = MODELS.build(ConfigDict(copy.deepcopy(segmentor), pretrained=path))
+    torch.testing.assert_close(model.backbone.visual.conv1.weight, clip.visual.conv1.weight)
+
+
+def test_frozen_by_default_and_frozen_stages_as_in_mmdet():
+    backbone = UMGCLIPBackbone(model_cfg=TINY, out_type='pyramid')  # frozen_stages='all'
     trainable = {n for n, p in backbone.named_parameters() if p.requires_grad}
     assert trainable and all(n.startswith('pyramid_neck.') for n in trainable)
 
-    partly = UMGCLIPBackbone(model_cfg=TINY, frozen_stages=2).train()
+    # k: the stem and the first k blocks
+    partly = UMGCLIPBackbone(model_cfg=TINY, frozen_stages=1).train()
     trainable = {n for n, p in partly.named_parameters() if p.requires_grad}
     assert 'visual.transformer.resblocks.1.mlp.c_fc.weight' in trainable
     assert 'visual.proj' in trainable
@@ -261,12 +277,49 @@ def test_frozen_by_default_and_frozen_stages():
     assert not partly.visual.transformer.resblocks[0].training
     assert partly.visual.transformer.resblocks[1].training
 
-    everything = UMGCLIPBackbone(model_cfg=TINY, frozen_stages=0)
+    # 0: the stem only
+    stem = UMGCLIPBackbone(model_cfg=TINY, frozen_stages=0)
+    frozen = {n for n, p in stem.named_parameters() if not p.requires_grad}
+    assert frozen == {'visual.conv1.weight', 'visual.class_embedding',
+                      'visual.positional_embedding', 'visual.ln_pre.weight', 'visual.ln_pre.bias'}
+
+    # -1: nothing
+    everything = UMGCLIPBackbone(model_cfg=TINY, frozen_stages=-1)
     assert all(p.requires_grad for p in everything.parameters())
     everything.lock()
     assert not any(p.requires_grad for p in everything.parameters())
-    with pytest.raises(ValueError, match='frozen_stages=9'):
-        UMGCLIPBackbone(model_cfg=TINY, frozen_stages=9)
+
+    # the number of blocks: the head too, as 'all' (TINY has 2 blocks)
+    whole = UMGCLIPBackbone(model_cfg=TINY, frozen_stages=2, out_type='dense')
+    assert not any(p.requires_grad for p in whole.parameters())
+    for bad in (3, -2, 'none', True):
+        with pytest.raises(ValueError, match=f'frozen_stages={bad!r}'):
+            UMGCLIPBackbone(model_cfg=TINY, frozen_stages=bad)
+    with pytest.raises(ValueError, match="leave frozen_stages='all'"):
+        UMGCLIPBackbone(model_cfg=TINY, frozen_stages=-1, lora=dict(r=4))
+
+
+@pytest.mark.parametrize('stock_value', [-1, 0, 1])
+def test_stock_frozen_stages_means_what_it_means_in_mmdet(stock_value):
+    """mmdet's ResNet and UMGCLIPBackbone read the same value the same way: -1 trains
+    everything (the value stock mmdet Mask2Former configs carry), 0 freezes the stem, k the stem
+    and the first k stages (blocks)."""
+    from mmdet.models.backbones import ResNet
+    from mmengine.hub import get_config
+    stock = get_config('mmdet::mask2former/mask2former_r50_8xb2-lsj-50e_coco-panoptic.py')
+    assert stock.model.backbone.frozen_stages == -1
+    resnet = ResNet(depth=18, frozen_stages=stock_value)
+    ours = UMGCLIPBackbone(model_cfg=TINY, frozen_stages=stock_value, out_type='dense')
+
+    def frozen(named, prefixes):
+        return [all(not p.requires_grad for n, p in named if n.startswith(prefix))
+                for prefix in prefixes]
+
+    resnet_parts = frozen(list(resnet.named_parameters()), ('conv1', 'layer1.', 'layer2.'))
+    our_parts = frozen(list(ours.named_parameters()),
+                       ('visual.conv1', 'visual.transformer.resblocks.0.',
+                        'visual.transformer.resblocks.1.'))
+    assert our_parts == resnet_parts == [stock_value >= 0, stock_value >= 1, False]
 
 
 def test_grad_checkpointing_gives_same_gradients():

@@ -18,7 +18,7 @@ LOSS = dict(type='MultiPositiveContrastiveLoss')
 def _model(**kwargs):
     cfg = dict(
         backbone=dict(type='UMGCLIPBackbone', model_cfg=TINY_OPEN_CLIP_CFG, out_type='dict',
-                      pyramid_neck=None, frozen_stages=0),
+                      pyramid_neck=None, frozen_stages=-1),
         text_encoder=dict(type='UMGCLIPTextEncoder', model_cfg=TINY_OPEN_CLIP_CFG, frozen=False,
                           templates=['a {}']),
         image_text_loss=LOSS, region_text_loss=LOSS, pixel_text_loss=LOSS,

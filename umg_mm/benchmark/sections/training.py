@@ -50,7 +50,7 @@ def pretrainer_cfg(ctx: BenchmarkContext, losses: str = 'all',
     elif losses != 'all':
         raise ValueError(f"losses={losses!r}; use 'all' or 'image_text'")
     if lora:
-        cfg['backbone'].update(lora=dict(LORA), frozen_stages=-1)  # peft freezes the base
+        cfg['backbone'].update(lora=dict(LORA), frozen_stages='all')  # peft freezes the base
         cfg['text_encoder'].update(frozen=True, lora=dict(LORA))
     return cfg
 

@@ -14,6 +14,7 @@ Any input size works: the input is zero-padded on the bottom/right to a multiple
 size, and the positional embeddings are interpolated (bicubic, mmpretrain's
 ``resize_pos_embed``) to the resulting patch grid when it differs from the pretraining grid.
 """
+import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -26,11 +27,13 @@ from torch import nn
 
 from umg_mm.registry import MODELS
 from . import timm_tower
-from ..utils import (apply_lora, build_open_clip, load_tower_state, lora_state_dict, merge_lora,
-                     trainable_summary)
+from ..utils import (apply_lora, build_open_clip, checkpoint_files, load_tower_state,
+                     lora_state_dict, merge_lora, trainable_summary)
 
 OUT_TYPES = ('global', 'dense', 'pyramid', 'dict')
 DENSE_READOUTS = ('tokens', 'value')
+# a ``pretrained`` value with one of these names a file (mmseg's meaning), not an open_clip tag
+WEIGHT_FILE_SUFFIXES = ('.pth', '.pt', '.bin', '.safetensors')
 
 
 @MODELS.register_module()
@@ -44,11 +47,17 @@ class UMGCLIPBackbone(BaseModule):
         model_cfg: explicit open_clip model config (``embed_dim``, ``vision_cfg``, ``text_cfg``),
             e.g. a tiny one for tests. Takes precedence over ``model_name``.
         pretrained: open_clip pretrained tag of ``model_name`` (downloaded from the hub by
-            open_clip; fails with a clear error where the hub is unreachable).
+            open_clip; fails with a clear error where the hub is unreachable). A local file is
+            loaded as ``checkpoint`` is (mmseg's ``EncoderDecoder`` hands its model-level
+            ``pretrained`` to the backbone); a URL such as mmseg's stock
+            ``'open-mmlab://resnet50_v1c'`` names weights of another backbone and is refused.
         checkpoint: a local weights file, or a list of files loaded in order, at construction:
             an open_clip checkpoint, a umg_mm/mmengine checkpoint, the output of
             ``tools/convert_open_clip.py``, or a LoRA adapters file (:meth:`lora_state_dict`)
             on top of base weights; LoRA weights merged or kept apart (see ``lora``).
+            ``'random'``: no weights, on purpose (from-scratch recipes); ``tools/train.py``
+            refuses a tower with no weights source unless it says so (see
+            :func:`umg_mm.utils.clip_weights.check_clip_weights`).
         checkpoint_prefix: prefix of this backbone's keys in ``checkpoint`` (``'backbone.'`` for
             an mmdet/mmseg checkpoint, ``''`` for open_clip); ``None`` finds it.
         out_type: what ``forward`` returns, one of ``'global'``, ``'dense'``, ``'pyramid'``,
@@ -68,9 +77,12 @@ class UMGCLIPBackbone(BaseModule):
             pyramid.
         pyramid_channels: output channels of each pyramid level (an int or one per level); a
             1x1 convolution maps the tower width to them. ``None`` keeps the tower width.
-        frozen_stages: how many leading stages are frozen (no gradient, eval mode). Stages are
-            the patch embedding (conv1, class and positional embeddings, ln_pre), each block, and
-            the head (ln_post, proj). ``-1`` (default) freezes them all; ``0`` trains everything.
+        frozen_stages: what is frozen (no gradient, eval mode), with the meaning mmdet's and
+            mmseg's backbones give it: ``-1`` nothing, ``0`` the stem (patch embedding: conv1,
+            class and positional embeddings, ln_pre), ``k`` the stem and the first ``k`` blocks;
+            ``k`` = the number of blocks also freezes the head (ln_post, proj), as mmpretrain's
+            ViT freezes its final norm. ``'all'`` (default): the whole tower, whatever its
+            depth (the frozen-CLIP recipes).
         lora: LoRA config ``dict(r=8, alpha=16, dropout=0., target_modules=('attn', 'c_fc',
             'c_proj'))`` applied through peft; then only the adapters (and the pyramid neck)
             train. ``None`` disables it.
@@ -92,7 +104,7 @@ class UMGCLIPBackbone(BaseModule):
                  pyramid_neck: Optional[dict] = dict(
                      type='Feature2Pyramid', rescales=(4, 2, 1, 0.5), norm_cfg=dict(type='BN')),
                  pyramid_channels: Optional[Union[int, Sequence[int]]] = None,
-                 frozen_stages: int = -1,
+                 frozen_stages: Union[int, str] = 'all',
                  lora: Optional[dict] = None,
                  grad_checkpointing: bool = False,
                  init_cfg: Optional[Union[dict, List[dict]]] = None):
@@ -103,6 +115,11 @@ class UMGCLIPBackbone(BaseModule):
         if dense_readout not in DENSE_READOUTS:
             raise ValueError(f'dense_readout={dense_readout!r}; choose one of {DENSE_READOUTS}')
         self.model_name = 'model_cfg' if model_cfg is not None else model_name
+        files = checkpoint_files(checkpoint)
+        if pretrained is not None and ('://' in pretrained or osp.isfile(pretrained) or
+                                       pretrained.endswith(WEIGHT_FILE_SUFFIXES)):
+            files = [_pretrained_file(pretrained)] + files
+            pretrained = None
         clip = build_open_clip(None if model_cfg is not None else model_name, model_cfg,
                                pretrained)
         visual = clip.visual
@@ -157,16 +174,16 @@ class UMGCLIPBackbone(BaseModule):
         self._freeze_stages()
         self.lora_cfg = lora
         if lora is not None:
-            if frozen_stages != -1:
-                raise ValueError(f'With lora the base weights are frozen by peft; leave '
-                                 f'frozen_stages=-1 (got {frozen_stages}).')
+            if self._frozen_count() != len(self._stages()):
+                raise ValueError(f"With lora the base weights are frozen by peft; leave "
+                                 f"frozen_stages='all' (got {frozen_stages}).")
             lora = dict(lora)
             if self.is_timm:
                 lora.setdefault('target_modules', timm_tower.TIMM_LORA_TARGETS)
             apply_lora(self.visual, **lora)
         if grad_checkpointing:
             self.set_grad_checkpointing(True)
-        for path in [checkpoint] if isinstance(checkpoint, str) else checkpoint or []:
+        for path in files:
             self.load_checkpoint(path, checkpoint_prefix)
         MMLogger.get_current_instance().info(
             f'UMGCLIPBackbone({self.model_name}, lora={lora}): {trainable_summary(self)}')
@@ -214,14 +231,21 @@ class UMGCLIPBackbone(BaseModule):
         return ([[v.conv1, v.class_embedding, v.positional_embedding, v.ln_pre]] +
                 [[block] for block in v.transformer.resblocks] + [[v.ln_post, v.proj]])
 
+    def _frozen_count(self) -> int:
+        """How many of :meth:`_stages` (stem, each block, head) ``frozen_stages`` freezes."""
+        value, blocks = self.frozen_stages, self.num_layers
+        if value == 'all':
+            return blocks + 2
+        if isinstance(value, bool) or not isinstance(value, int) or not -1 <= value <= blocks:
+            raise ValueError(
+                f"frozen_stages={value!r}; use -1 (nothing frozen, as in mmdet/mmseg), 0 (the "
+                f"stem), k <= {blocks} (the stem and the first k of the {blocks} blocks; "
+                f"{blocks} also the head) or 'all'")
+        return blocks + 2 if value == blocks else value + 1
+
     def _freeze_stages(self) -> None:
         stages = self._stages()
-        if not -1 <= self.frozen_stages <= len(stages):
-            raise ValueError(f'frozen_stages={self.frozen_stages}; use -1 (all frozen), 0 (train '
-                             f'all) or up to {len(stages)} (embedding, {self.num_layers} blocks, '
-                             f'head)')
-        count = len(stages) if self.frozen_stages == -1 else self.frozen_stages
-        for stage in stages[:count]:
+        for stage in stages[:self._frozen_count()]:
             for item in stage:
                 params = [item] if isinstance(item, nn.Parameter) else item.parameters()
                 for param in params:
@@ -231,7 +255,7 @@ class UMGCLIPBackbone(BaseModule):
         """Set train mode, keeping frozen stages in eval mode (no patch dropout there)."""
         super().train(mode)
         if mode and self.lora_cfg is None:
-            count = len(self._stages()) if self.frozen_stages == -1 else self.frozen_stages
+            count = self._frozen_count()
             for stage in self._stages()[:count]:
                 for item in stage:
                     if isinstance(item, nn.Module):
@@ -459,6 +483,19 @@ class UMGCLIPBackbone(BaseModule):
         if not intermediates_only:
             output['image_features'] = self._global(x)
         return output
+
+
+def _pretrained_file(pretrained: str) -> str:
+    """A ``pretrained`` value that names a file (mmseg's meaning): the file; a URL is refused."""
+    if '://' in pretrained:
+        raise ValueError(
+            f'UMGCLIPBackbone got pretrained={pretrained!r}: a URL of weights for another backbone. '
+            f"mmseg's EncoderDecoder hands its model-level `pretrained` (set to "
+            f"'open-mmlab://resnet50_v1c' in the stock UperNet/FCN/DeepLab configs) to the "
+            f'backbone. Set model.pretrained=None (in the config or with --cfg-options '
+            f'model.pretrained=None) and give the CLIP weights with model.backbone.checkpoint='
+            f'<file> (or model.backbone.pretrained=<an open_clip tag>).')
+    return pretrained
 
 
 def _check_init_cfg(init_cfg) -> None:

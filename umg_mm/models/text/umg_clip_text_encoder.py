@@ -28,8 +28,8 @@ from torch.func import functional_call
 
 from umg_mm.datasets.vocabulary import Vocabulary, load_vocabulary
 from umg_mm.registry import MODELS
-from ..utils import (apply_lora, build_open_clip, load_tower_state, lora_state_dict, merge_lora,
-                     trainable_summary)
+from ..utils import (apply_lora, build_open_clip, checkpoint_files, load_tower_state,
+                     lora_state_dict, merge_lora, trainable_summary)
 from .templates import load_templates
 
 
@@ -44,6 +44,7 @@ class UMGCLIPTextEncoder(BaseModule):
         pretrained: open_clip pretrained tag of ``model_name`` (needs the hub).
         checkpoint: a local weights file (open_clip or umg_mm checkpoint, LoRA merged or
             apart), or a list of files loaded in order (e.g. base weights, then adapters).
+            ``'random'``: no weights, on purpose (see the backbone's ``checkpoint``).
         checkpoint_prefix: prefix of the text tower's keys in ``checkpoint``; ``None`` finds it.
         templates: the default prompt templates of :meth:`classifier`: a set name
             (``'imagenet80'``, ``'segmentation'``, ...), a file with one per line, or a list.
@@ -89,8 +90,6 @@ class UMGCLIPTextEncoder(BaseModule):
         self.cache_size = cache_size
         self._cache = OrderedDict()
         self._weights_version = 0
-        self.num_truncated = 0  # texts cut to the context length (see _count_truncated)
-        self._truncation_reported = False
         for param in self.clip.parameters():
             param.requires_grad = not frozen
         self.lora_cfg = lora
@@ -98,7 +97,7 @@ class UMGCLIPTextEncoder(BaseModule):
             if not frozen:
                 raise ValueError('lora trains adapters on a frozen tower; set frozen=True')
             apply_lora(self.clip.text if self.custom_text else self.clip.transformer, **lora)
-        for path in [checkpoint] if isinstance(checkpoint, str) else checkpoint or []:
+        for path in checkpoint_files(checkpoint):
             self.load_checkpoint(path, checkpoint_prefix)
         MMLogger.get_current_instance().info(
             f'UMGCLIPTextEncoder({self.model_name}, lora={lora}): {trainable_summary(self)}')
@@ -184,7 +183,6 @@ class UMGCLIPTextEncoder(BaseModule):
         position = {text: i for i, text in enumerate(unique)}
         device = next(self.clip.parameters()).device
         tokens = self.tokenizer(unique).to(device)
-        self._count_truncated(unique, tokens)
         # batches of similar length, so that each batch can be cut after its longest prompt
         order = torch.argsort(tokens.argmax(dim=-1), stable=True)
         chunks = [self._encode_tokens(tokens[order[start:start + self.batch_size]], normalize)
@@ -196,21 +194,6 @@ class UMGCLIPTextEncoder(BaseModule):
             return embeddings
         index = torch.tensor([position[text] for text in texts], device=embeddings.device)
         return embeddings[index]
-
-    def _count_truncated(self, texts: Sequence[str], tokens: torch.Tensor) -> None:
-        """Count the texts that fill the whole context (``tokens``: ``(N, context_length)``),
-        i.e. were cut to it; the first time any is, say so once, with the count."""
-        full = (tokens[:, -1] != 0).nonzero().flatten().tolist()
-        if not full:
-            return
-        self.num_truncated += len(full)
-        if not self._truncation_reported:
-            self._truncation_reported = True
-            MMLogger.get_current_instance().warning(
-                f'{type(self).__name__}: {len(full)} of {len(texts)} texts reach the context '
-                f'length ({tokens.shape[1]} tokens) and are cut to it, e.g. '
-                f'{texts[full[0]][:80]!r}... (reported once per run; the running count is '
-                f'num_truncated)')
 
     def _cut_prefix(self) -> Optional[str]:
         """Where the text tower's positional embedding and mask live, when cutting prompts after

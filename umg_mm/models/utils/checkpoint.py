@@ -14,16 +14,24 @@ shape mismatch is an error naming the key. :func:`lora_state_dict` extracts the 
 """
 import os
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 from mmengine.logging import MMLogger
 from open_clip.factory import load_state_dict as open_clip_load_state_dict
 from torch import nn
 
-from umg_mm.utils.checkpoint_files import is_torchscript_archive, load_torchscript
+from umg_mm.utils.clip_weights import RANDOM_INIT
 
 LORA_MARKERS = ('lora_A', 'lora_B', 'lora_embedding_A', 'lora_embedding_B', 'lora_magnitude')
+
+
+def checkpoint_files(checkpoint: Optional[Union[str, Sequence[str]]]) -> List[str]:
+    """The files a tower's ``checkpoint`` argument names, in loading order (none for ``None``
+    and for :data:`RANDOM_INIT`)."""
+    if checkpoint is None or checkpoint == RANDOM_INIT:
+        return []
+    return [checkpoint] if isinstance(checkpoint, str) else list(checkpoint)
 
 
 def canonical_key(key: str) -> str:
@@ -47,7 +55,8 @@ class LoadReport:
     ignored: int = 0
 
     def __str__(self) -> str:
-        lines = [f'loaded {len(self.loaded)} tensors from {self.file} (prefix {self.prefix!r})']
+        lines = [f'loaded {len(self.loaded)} tensors from {self.file} (prefix {self.prefix!r}); '
+                 f'{len(self.missing)} missing, {len(self.unexpected)} unexpected']
         if self.missing:
             lines.append(f'not in the checkpoint, left unchanged '
                          f'({len(self.missing)}): {self.missing}')
@@ -59,25 +68,32 @@ class LoadReport:
         return '\n'.join(lines)
 
 
-def read_state_dict(path: str, trust_torchscript: bool = False) -> Dict[str, torch.Tensor]:
+def read_state_dict(path: str) -> Dict[str, torch.Tensor]:
     """Read a state dict from an open_clip file (.pt/.pth/.bin/.safetensors) or an mmengine one.
 
     Uses open_clip's reader (``state_dict`` unwrapping, ``module.`` stripping, safetensors), with
     ``weights_only=True``; mmengine's own checkpoint globals are allow-listed by ``import umg_mm``.
-    A TorchScript archive (OpenAI's CLIP files) runs its code when loaded: it is refused unless
-    ``trust_torchscript`` is True (``tools/convert_open_clip.py --trust-torchscript``).
     """
     if not os.path.isfile(path):
         raise FileNotFoundError(f'checkpoint file {path!r} does not exist')
-    if is_torchscript_archive(path):
-        scripted = load_torchscript(path, trust=trust_torchscript)
-        state_dict = {k: v for k, v in scripted.state_dict().items()
-                      if k not in ('input_resolution', 'context_length', 'vocab_size')}
-    else:
+    try:
         state_dict = open_clip_load_state_dict(path, device='cpu', weights_only=True)
+    except RuntimeError as err:
+        state_dict = _read_torchscript(path, err)
     if not isinstance(state_dict, dict) or not state_dict:
         raise ValueError(f'{path!r} holds no state dict (found {type(state_dict).__name__})')
     return state_dict
+
+
+def _read_torchscript(path: str, first_error: Exception) -> Dict[str, torch.Tensor]:
+    """The state dict of a TorchScript archive, as open_clip reads OpenAI's files;
+    ``first_error`` is raised again for a file that is not TorchScript either."""
+    try:
+        scripted = torch.jit.load(path, map_location='cpu')
+    except Exception:  # noqa: BLE001  (not TorchScript: the first error says what is wrong)
+        raise first_error
+    return {k: v for k, v in scripted.state_dict().items()
+            if k not in ('input_resolution', 'context_length', 'vocab_size')}
 
 
 def find_prefix(state_dict: Dict[str, torch.Tensor], anchor: str, path: str,
