@@ -46,7 +46,8 @@ def test_train_then_test_with_a_new_vocabulary(cwd):
                 '--work-dir', 'test', '--out', 'preds.pkl', '--cfg-options', *SHORT,
                 'test_dataloader.dataset.vocabulary=new.txt',
                 # the 17-class label maps do not match the 5 names: predictions only
-                'test_dataloader.dataset.check_labels=False'], cwd)
+                'test_dataloader.dataset.check_labels=False',
+                'model.test_cfg.output_logits=True'], cwd)  # mmseg's seg_logits kept
     assert 'test: predicting over the dataset vocabulary (5 classes' in log
     with open(cwd / 'preds.pkl', 'rb') as f:
         preds = pickle.load(f)

@@ -78,7 +78,7 @@ def test_predict_over_a_new_vocabulary(model):
     model.set_test_vocabulary(NEW_VOCAB)
     with torch.no_grad():
         results = model.predict(torch.randn(2, 3, 32, 32), samples())
-    assert results[0].seg_logits.data.shape == (5, 32, 32)
+    assert results[0].pred_sem_seg.data.shape == (1, 32, 32)
     assert results[0].pred_sem_seg.data.max() < 5
     assert model.out_channels == 5
     # training switches back to the training vocabulary
@@ -93,6 +93,7 @@ def test_vocabulary_order_permutes_the_scores(ensemble):
     score maps (with and without the CLIP ensemble and fallback, whose seen classes follow the
     names)."""
     model = build_segmentor(ensemble).eval()
+    model.test_cfg = ConfigDict(mode='whole', output_logits=True)  # mmseg's (K, H, W) logits
     inputs = torch.randn(1, 3, 32, 32)
     order = [3, 0, 4, 1, 2]
     with torch.no_grad():
@@ -142,3 +143,30 @@ def test_errors_name_the_fix():
     cfg.decode_head.num_classes = 4
     with pytest.raises(ValueError, match='remove num_classes'):
         MODELS.build(cfg)
+
+
+@pytest.mark.parametrize('ensemble', [True, False])
+def test_label_maps_equal_the_logits_path(ensemble):
+    """The default path (candidate classes only, no (K, H, W) logits) gives the label maps of
+    mmseg's logits path: at the input's size (with ensemble and fallback) and with padding cropped
+    and the logits resized to another original shape."""
+    model = build_segmentor(ensemble).eval()
+    vocabulary = NEW_VOCAB + TRAIN_VOCAB + [f'thing number {i}' for i in range(30)]
+    model.set_test_vocabulary(vocabulary)
+    torch.manual_seed(1)
+    inputs = torch.randn(2, 3, 32, 32)
+    resized = dict(img_shape=(28, 30), pad_shape=(32, 32), ori_shape=(45, 37),
+                   padding_size=[0, 2, 0, 4])
+    for meta in ([dict(img_shape=(32, 32), pad_shape=(32, 32), ori_shape=(32, 32))] +
+                 ([] if ensemble else [resized])):
+        batch = [SegDataSample(metainfo=meta) for _ in range(2)]
+        with torch.no_grad():
+            labels = model.predict(inputs, batch)
+            model.test_cfg = ConfigDict(mode='whole', output_logits=True)
+            try:
+                logits = model.predict(inputs, [SegDataSample(metainfo=meta) for _ in range(2)])
+            finally:
+                model.test_cfg = ConfigDict(mode='whole')
+        for ours, reference in zip(labels, logits):
+            assert 'seg_logits' not in ours and reference.seg_logits.data.shape[0] == 39
+            assert torch.equal(ours.pred_sem_seg.data, reference.pred_sem_seg.data)

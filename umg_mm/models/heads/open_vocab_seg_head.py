@@ -11,6 +11,8 @@ from mmseg.utils import ConfigType, SampleList
 from torch import Tensor, nn
 
 from umg_mm.datasets.vocabulary import Vocabulary, load_vocabulary
+from .candidate_classes import map_candidates, mixture_candidates
+from .uncovered_fallback import class_similarities
 
 FeaturesType = Union[Dict[str, Tensor], Sequence[Tensor]]
 
@@ -129,6 +131,35 @@ class OpenVocabMask2FormerSegHead(Mask2FormerHead):
         """
         return super().forward(list(pyramid_of(x)), batch_data_samples)
 
+    def query_predictions(self, x: FeaturesType,
+                          batch_img_metas: List[dict]) -> Tuple[Tensor, Tensor]:
+        """The last decoder layer's ``(B, Q, K)`` class probabilities (void dropped; ensembled
+        when configured) and ``(B, Q, H_0, W_0)`` mask logits."""
+        samples = [SegDataSample(metainfo=meta) for meta in batch_img_metas]
+        all_cls_scores, all_mask_preds = self(x, samples)
+        cls_logits, mask_logits = all_cls_scores[-1], all_mask_preds[-1]
+        for name, part in (('ensemble', self.ensemble), ('fallback', self.fallback)):
+            if part is not None and (not isinstance(x, dict) or 'dense' not in x):
+                raise KeyError(f"the {name} needs the backbone's dense embeddings; build "
+                               f"UMGCLIPBackbone with out_type='dict' or set {name}=None")
+        if self.ensemble is not None:
+            cls_logits = self.ensemble(cls_logits, x['dense'], mask_logits,
+                                       self.cls_embed.class_embeddings())
+        return cls_logits.softmax(dim=-1)[..., :-1], mask_logits
+
+    def class_scores(self, x: FeaturesType, cls_probs: Tensor, mask_logits: Tensor,
+                     size: tuple, classes: Optional[Tensor] = None) -> Tensor:
+        """``(B, C, H, W)`` scores of ``classes`` (all when ``None``) at ``size``."""
+        mask_probs = F.interpolate(mask_logits, size=size, mode='bilinear',
+                                   align_corners=False).sigmoid()
+        if classes is not None:
+            cls_probs = cls_probs[..., classes]
+        scores = torch.einsum('bqc,bqhw->bchw', cls_probs, mask_probs)
+        if self.fallback is not None:
+            scores = self.fallback(scores, x['dense'], self.cls_embed.class_embeddings(),
+                                   classes=classes)
+        return scores
+
     def predict(self, x: FeaturesType, batch_img_metas: List[dict],
                 test_cfg: ConfigType) -> Tensor:
         """Semantic logits: class probabilities times mask probabilities, summed over queries.
@@ -141,21 +172,31 @@ class OpenVocabMask2FormerSegHead(Mask2FormerHead):
         Returns:
             ``(B, K, H, W)`` scores at the input size, ``K`` the current vocabulary's size.
         """
-        samples = [SegDataSample(metainfo=meta) for meta in batch_img_metas]
-        all_cls_scores, all_mask_preds = self(x, samples)
-        cls_logits, mask_logits = all_cls_scores[-1], all_mask_preds[-1]
-        for name, part in (('ensemble', self.ensemble), ('fallback', self.fallback)):
-            if part is not None and (not isinstance(x, dict) or 'dense' not in x):
-                raise KeyError(f"the {name} needs the backbone's dense embeddings; build "
-                               f"UMGCLIPBackbone with out_type='dict' or set {name}=None")
-        if self.ensemble is not None:
-            cls_logits = self.ensemble(cls_logits, x['dense'], mask_logits,
-                                       self.cls_embed.class_embeddings())
-        size = output_size(batch_img_metas[0])
-        mask_probs = F.interpolate(mask_logits, size=size, mode='bilinear',
-                                   align_corners=False).sigmoid()
-        cls_probs = cls_logits.softmax(dim=-1)[..., :-1]
-        scores = torch.einsum('bqc,bqhw->bchw', cls_probs, mask_probs)
+        cls_probs, mask_logits = self.query_predictions(x, batch_img_metas)
+        return self.class_scores(x, cls_probs, mask_logits, output_size(batch_img_metas[0]))
+
+    def candidate_classes(self, x: FeaturesType, cls_probs: Tensor, mask_logits: Tensor,
+                          chunk: int = 128) -> Tensor:
+        """The classes that can win a pixel of :meth:`predict`'s scores, bilinearly resized.
+
+        Found at the masks' resolution
+        (:func:`~umg_mm.models.heads.candidate_classes.mixture_candidates`, and
+        :func:`map_candidates` of the fallback's CLIP similarities), ``chunk`` classes at a time:
+        the argmax over them is the argmax over the whole vocabulary. With a fallback, CLIP's
+        softmax then runs over the candidates (its argmax is unchanged).
+
+        Args:
+            x: backbone output.
+            cls_probs, mask_logits: :meth:`query_predictions`' outputs.
+
+        Returns:
+            ``(C,)`` int64 class indices, ascending; ``C >= 2`` when the vocabulary has two
+            classes or more (mmseg's post-processing reads one channel as a binary map).
+        """
+        keep = mixture_candidates(cls_probs, mask_logits.sigmoid(), chunk)
         if self.fallback is not None:
-            scores = self.fallback(scores, x['dense'], self.cls_embed.class_embeddings())
-        return scores
+            similarities = class_similarities(x['dense'], self.cls_embed.class_embeddings())
+            keep |= map_candidates(similarities, chunk)
+        if int(keep.sum()) < 2:
+            keep[cls_probs.sum(dim=(0, 1)).topk(min(2, keep.numel())).indices] = True
+        return keep.nonzero().flatten()

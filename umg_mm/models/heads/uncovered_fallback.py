@@ -215,18 +215,23 @@ class UncoveredPixelFallback(UncoveredFallback):
                              f'(0 would find no pixel uncovered)')
         self.coverage_thr = coverage_thr
 
-    def forward(self, seg_scores: Tensor, dense: Tensor, class_embeddings: Tensor) -> Tensor:
+    def forward(self, seg_scores: Tensor, dense: Tensor, class_embeddings: Tensor,
+                classes: Optional[Tensor] = None) -> Tensor:
         """Replace the scores of uncovered pixels.
 
         Args:
-            seg_scores: ``(B, K, H, W)`` semantic scores at the network input's size.
+            seg_scores: ``(B, C, H, W)`` semantic scores at the network input's size.
             dense: ``(B, D, h, w)`` frozen-backbone dense embeddings of the same input.
             class_embeddings: ``(K, D)`` L2-normalised class embeddings.
+            classes: ``(C,)`` the classes of ``seg_scores``' channels (``None``: all ``K``);
+                CLIP's softmax then runs over these classes.
 
         Returns:
-            ``(B, K, H, W)``: covered pixels unchanged, uncovered ones CLIP's probabilities.
+            ``(B, C, H, W)``: covered pixels unchanged, uncovered ones CLIP's probabilities.
         """
         self.check_vocabulary(class_embeddings.shape[0])
+        if classes is not None:
+            class_embeddings = class_embeddings[classes]
         similarities = F.interpolate(class_similarities(dense, class_embeddings),
                                      size=seg_scores.shape[-2:], mode='bilinear',
                                      align_corners=False)
@@ -234,5 +239,7 @@ class UncoveredPixelFallback(UncoveredFallback):
         take = seg_scores.max(dim=1).values < self.coverage_thr
         if self.allowed is not None:
             allowed = torch.as_tensor(self.allowed, device=seg_scores.device)
+            if classes is not None:
+                allowed = allowed[classes]
             take &= allowed[clip_probs.argmax(dim=1)]
         return torch.where(take[:, None], clip_probs, seg_scores)

@@ -1,12 +1,16 @@
 """mmseg's EncoderDecoder over a training vocabulary and a swappable test vocabulary."""
 from typing import List, Optional, Sequence, Union
 
+import torch
+from mmengine.structures import PixelData
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
 from mmseg.utils import ConfigType, OptSampleList, SampleList
 from torch import Tensor
 
 from umg_mm.datasets.vocabulary import Vocabulary, load_vocabulary
+from ..heads.open_vocab_seg_head import output_size
 
 VocabularySpec = Union[str, Sequence, Vocabulary]
 
@@ -48,6 +52,13 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
      inference(): whole_inference() / slide_inference()
      whole_inference() / slide_inference(): encode_decode()
      encode_decode(): extract_feat() -> decode_head.predict()
+
+    By default (whole-image inference, a head with ``candidate_classes``) ``predict`` gives
+    ``pred_sem_seg`` only, computed over the classes that can win a pixel (found at the masks'
+    resolution): its time and memory do not grow with the vocabulary beyond the ``(Q, K)``
+    query scores, with the label map of the full ``(K, H, W)`` logits. ``test_cfg.output_logits
+    = True`` (and sliding-window inference) keeps mmseg's contract: ``seg_logits`` ``(K, H, W)``
+    and ``pred_sem_seg``.
 
     3. ``_forward``: ``extract_feat() -> decode_head.forward()`` over the test vocabulary.
 
@@ -136,9 +147,53 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
         return super().loss(inputs, data_samples)
 
     def predict(self, inputs: Tensor, data_samples: OptSampleList = None) -> SampleList:
-        """Segment over the test vocabulary (see ``EncoderDecoder.predict``)."""
+        """Segment over the test vocabulary (see the class docstring for the two outputs)."""
         self.decode_head.set_vocabulary(self.test_vocabulary)
-        return super().predict(inputs, data_samples)
+        if self.test_cfg.get('output_logits', False) or \
+                self.test_cfg.get('mode', 'whole') != 'whole' or \
+                not hasattr(self.decode_head, 'candidate_classes'):
+            return super().predict(inputs, data_samples)
+        if data_samples is not None:
+            metas = [sample.metainfo for sample in data_samples]
+        else:  # as EncoderDecoder.predict
+            metas = [dict(ori_shape=inputs.shape[2:], img_shape=inputs.shape[2:],
+                          pad_shape=inputs.shape[2:], padding_size=[0, 0, 0, 0])] * len(inputs)
+            data_samples = [SegDataSample() for _ in metas]
+        metas = [dict(meta, batch_input_shape=tuple(inputs.shape[-2:])) for meta in metas]
+        labels = self._predict_labels(self.extract_feat(inputs), metas)
+        for sample, label in zip(data_samples, labels):
+            sample.set_data(dict(pred_sem_seg=PixelData(data=label)))
+        return data_samples
+
+    def _predict_labels(self, x, metas: List[dict]) -> List[Tensor]:
+        """Each image's ``(1, H, W)`` label map: the argmax of mmseg's post-processed scores
+        (padding cropped, flipped back, resized to ``ori_shape``), over the head's candidate
+        classes, ``test_cfg.class_chunk`` (default 128) at a time with a running maximum (all
+        at once with a fallback, whose choice reads every class)."""
+        head = self.decode_head
+        cls_probs, mask_logits = head.query_predictions(x, metas)
+        classes = head.candidate_classes(x, cls_probs, mask_logits)
+        chunk = len(classes) if head.fallback is not None else \
+            max(2, self.test_cfg.get('class_chunk', 128))
+        starts = list(range(0, len(classes), chunk))
+        if len(classes) - starts[-1] < 2 and len(starts) > 1:
+            starts.pop()  # no one-class chunk: mmseg reads one channel as binary
+        best = [None] * len(metas)
+        for start, end in zip(starts, starts[1:] + [len(classes)]):
+            part = classes[start:end]
+            scores = head.class_scores(x, cls_probs, mask_logits, output_size(metas[0]), part)
+            chunk_samples = self.postprocess_result(
+                scores, [SegDataSample(metainfo=meta) for meta in metas])
+            for i, sample in enumerate(chunk_samples):
+                value, index = sample.seg_logits.data.max(dim=0, keepdim=True)
+                label = part[index]
+                if best[i] is None:
+                    best[i] = [value, label]
+                else:  # strictly greater: ties keep the lower class, as argmax does
+                    better = value > best[i][0]
+                    best[i] = [torch.where(better, value, best[i][0]),
+                               torch.where(better, label, best[i][1])]
+        return [label for _, label in best]
 
     def _forward(self, inputs: Tensor, data_samples: OptSampleList = None):
         """The head's raw outputs over the test vocabulary (``mode='tensor'``)."""
