@@ -13,8 +13,8 @@ _base_ = [
 clip_checkpoint = 'checkpoints/open_clip/ViT-B-16-laion2b_s34b_b88k.bin'
 train_shards = 'data/umg41m/shards/umg-{000000..004099}.tar'  # UMG JSON + image per sample
 num_train_samples = 41_000_000
-val_data_root = 'data/coco_umg/'  # tools/dataset_converters/coco2umg.py output
-val_ann_file = 'val2017.jsonl'
+val_data_root = 'data/coco/'  # COCO 2017 as released
+val_ann_file = 'umg_val2017.jsonl'  # tools/dataset_converters/coco2umg.py output
 val_img_prefix = 'val2017'
 val_vocabulary = 'coco_panoptic_133'
 

@@ -9,13 +9,13 @@ coco_panoptic.py`` and ``coco_instance.py``)::
 
 The JSON files carry the real fields (``info``, ``licenses``, ``images`` with ``license``,
 ``coco_url``, ``date_captured``...; instances with polygon segmentations and uncompressed-RLE
-crowds; captions with stray whitespace; panoptic ``segments_info`` with ``id``,
-``category_id``, ``iscrowd``, ``bbox``, ``area``) and all 80 (instances) or 133 (panoptic)
-categories with their real ids, which skip numbers (things 1..90 without 12, 26, ...; stuff
-92..200). Image ids skip numbers too. Panoptic PNGs are RGB, segment id = R + 256 G + 256^2 B,
-0 = void (unlabeled). Quirks: void pixels in every image, a crowd segment, a grayscale JPEG, a
-JPEG stored turned with an EXIF orientation tag (its sizes and annotations upright), categories listed but absent from a split (dog only in val,
-road only in train).
+crowds; captions with stray whitespace; panoptic ``segments_info`` with ``id``, ``category_id``,
+``iscrowd``, ``bbox``, ``area``) and all 80 (instances) or 133 (panoptic) categories with their real
+ids, which skip numbers (things 1..90 without 12, 26, ...; stuff 92..200). Image ids skip numbers
+too. Panoptic PNGs are RGB, segment id = R + 256 G + 256^2 B, 0 = void (unlabeled). Quirks: void
+pixels in every image, a crowd segment, a grayscale JPEG, a JPEG stored turned with an EXIF
+orientation tag (its sizes and annotations upright), categories listed but absent from a split (dog
+only in val, road only in train).
 
 COCO-Stuff 164k as mmseg's ``tools/dataset_converters/coco_stuff164k.py`` leaves it
 (``convert_to_trainID``, run on the maps here: its assertion on the full release's 123,287 maps

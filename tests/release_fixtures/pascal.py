@@ -137,12 +137,18 @@ def write_voc2010_context(data: Path) -> Dict[str, Dict[int, int]]:
     seg_val = root / 'ImageSets' / 'Segmentation' / 'val.txt'  # VOC2010's own, not PC's
     seg_val.parent.mkdir(parents=True, exist_ok=True)
     seg_val.write_text('2008_000003\n')
+    write_context_release(data, mats, names)
+    return counts
+
+
+def write_context_release(data: Path, label_maps: Dict[str, np.ndarray], names: List[str]):
+    """``data/trainval.tar.gz`` (``trainval/<id>.mat`` holding ``LabelMap``, uint16) and
+    ``data/labels.txt`` (``<index>: <name>`` lines), as the Pascal Context site ships them."""
     with tarfile.open(data / 'trainval.tar.gz', 'w:gz') as tar:
-        for image_id, label_map in mats.items():
+        for image_id, label_map in label_maps.items():
             buf = io.BytesIO()
-            scipy.io.savemat(buf, {'LabelMap': label_map})
+            scipy.io.savemat(buf, {'LabelMap': label_map.astype(np.uint16)})
             info = tarfile.TarInfo(f'trainval/{image_id}.mat')
             info.size = len(buf.getvalue())
             tar.addfile(info, io.BytesIO(buf.getvalue()))
     (data / 'labels.txt').write_text(''.join(f'{i}: {n}\n' for i, n in enumerate(names, 1)))
-    return counts

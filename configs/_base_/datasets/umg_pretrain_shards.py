@@ -3,8 +3,8 @@
 # tools/dataset_converters/coco2umg.py). Paths are variables: set them in the final config.
 train_shards = 'data/umg41m/shards/umg-{000000..004099}.tar'
 num_train_samples = 41_000_000
-val_data_root = 'data/coco_umg/'
-val_ann_file = 'val2017.jsonl'
+val_data_root = 'data/coco/'  # COCO 2017 as released, with coco2umg.py's index beside it
+val_ann_file = 'umg_val2017.jsonl'
 val_img_prefix = 'val2017'
 val_vocabulary = 'coco_panoptic_133'
 crop_size = (224, 224)

@@ -1,12 +1,11 @@
-import io
 import tarfile
 
 import cv2
 import numpy as np
 import pytest
-import scipy.io
 
 from tests.release_fixtures import write_voc2010_context
+from tests.release_fixtures.pascal import write_context_release
 
 
 @pytest.fixture
@@ -14,15 +13,8 @@ def pascal_context(tmp_path):
     """``trainval.tar.gz`` of ``trainval/<id>.mat`` (uint16 LabelMap) and ``labels.txt``."""
     maps = {'2008_000002': np.array([[0, 1, 2], [459, 459, 0]], np.uint16),
             '2008_000003': np.array([[3, 3], [3, 0]], np.uint16)}
-    with tarfile.open(tmp_path / 'trainval.tar.gz', 'w:gz') as tar:
-        for image_id, label_map in maps.items():
-            buf = io.BytesIO()
-            scipy.io.savemat(buf, {'LabelMap': label_map})
-            info = tarfile.TarInfo(f'trainval/{image_id}.mat')
-            info.size = len(buf.getvalue())
-            tar.addfile(info, io.BytesIO(buf.getvalue()))
     names = ['accordion', 'aeroplane', 'air conditioner'] + [f'class {i}' for i in range(4, 460)]
-    (tmp_path / 'labels.txt').write_text(''.join(f'{i}: {n}\n' for i, n in enumerate(names, 1)))
+    write_context_release(tmp_path, maps, names)
     (tmp_path / 'val.txt').write_text('2008_000002\n')
     return tmp_path
 
