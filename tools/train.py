@@ -6,6 +6,7 @@
 import argparse
 
 import umg_mm  # noqa: F401  (registers components, applies torch compatibility fixes)
+from umg_mm.utils.checkpoint_files import find_resumable_checkpoint
 from umg_mm.utils.compat import shutdown_distributed
 from umg_mm.utils.clip_weights import check_clip_weights
 from umg_mm.utils.launch import add_common_args, build_runner, check_amp_device, load_config
@@ -18,7 +19,8 @@ def parse_args():
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
     parser.add_argument(
         '--resume', nargs='?', type=str, const='auto',
-        help='resume from this checkpoint, or without a path from the latest one in the work dir')
+        help='resume from this checkpoint, or without a path from the latest one in the work dir '
+        '(the one last_checkpoint names, else the newest that loads)')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the learning rate by the real batch size')
     return parser.parse_args()
@@ -37,7 +39,8 @@ def main():
             raise RuntimeError('--auto-scale-lr needs auto_scale_lr.base_batch_size in the config')
         cfg.auto_scale_lr.enable = True
     if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
+        cfg.load_from = find_resumable_checkpoint(cfg.work_dir)
+        cfg.resume = cfg.load_from is not None
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     check_clip_weights(cfg)

@@ -7,6 +7,8 @@
 # Set clip_checkpoint in a copy of this file, or: --cfg-options model.backbone.checkpoint=CKPT
 _base_ = ['mmseg::mask2former/mask2former_r50_8xb2-160k_ade20k-512x512.py']
 custom_imports = dict(imports=['mmdet.models', 'umg_mm'], allow_failed_imports=False)
+# checkpoints that survive a kill at any moment (mmengine's CheckpointHook, saved atomically)
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
 
 clip_model = 'ViT-B-16'
 # e.g. 'checkpoints/umg_clip_vit_b16.pth'; None: tools/train.py refuses to train until it is

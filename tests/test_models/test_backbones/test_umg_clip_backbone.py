@@ -1,5 +1,7 @@
 """UMGCLIPBackbone: equality with open_clip, output shapes, registries, checkpoints, freezing."""
 import copy
+import importlib.util
+import os.path as osp
 
 import open_clip
 import pytest
@@ -141,11 +143,21 @@ def test_loads_mmengine_checkpoint_with_prefix_and_reports(clip_and_file, tmp_pa
         torch.testing.assert_close(target.state_dict()[key], value)
 
 
-def test_loads_torchscript_archive_like_openai_files(tmp_path):
+def test_torchscript_archive_like_openai_files_loads_once_converted_with_trust(tmp_path):
     file = tmp_path / 'scripted.pt'
     torch.jit.save(torch.jit.script(build_open_clip(model_cfg=TINY).eval()), str(file))
     scripted = torch.jit.load(str(file))
-    backbone = UMGCLIPBackbone(model_cfg=TINY, checkpoint=str(file), out_type='global').eval()
+    with pytest.raises(ValueError, match='TorchScript archive.*--trust-torchscript'):
+        UMGCLIPBackbone(model_cfg=TINY, checkpoint=str(file))  # loading it would run its code
+    spec = importlib.util.spec_from_file_location(
+        'convert_open_clip', osp.join(osp.dirname(__file__), '..', '..', '..', 'tools',
+                                      'convert_open_clip.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    converted = tmp_path / 'converted.pth'
+    tool.main(['to-umg', str(file), str(converted), '--trust-torchscript'])
+    backbone = UMGCLIPBackbone(model_cfg=TINY, checkpoint=str(converted),
+                               out_type='global').eval()
     torch.testing.assert_close(backbone.visual.proj, scripted.visual.proj)
 
 

@@ -90,6 +90,8 @@ class UMGCLIPTextEncoder(BaseModule):
         self.cache_size = cache_size
         self._cache = OrderedDict()
         self._weights_version = 0
+        self.num_truncated = 0  # texts cut to the context length (see _count_truncated)
+        self._truncation_reported = False
         for param in self.clip.parameters():
             param.requires_grad = not frozen
         self.lora_cfg = lora
@@ -183,6 +185,7 @@ class UMGCLIPTextEncoder(BaseModule):
         position = {text: i for i, text in enumerate(unique)}
         device = next(self.clip.parameters()).device
         tokens = self.tokenizer(unique).to(device)
+        self._count_truncated(unique, tokens)
         # batches of similar length, so that each batch can be cut after its longest prompt
         order = torch.argsort(tokens.argmax(dim=-1), stable=True)
         chunks = [self._encode_tokens(tokens[order[start:start + self.batch_size]], normalize)
@@ -194,6 +197,21 @@ class UMGCLIPTextEncoder(BaseModule):
             return embeddings
         index = torch.tensor([position[text] for text in texts], device=embeddings.device)
         return embeddings[index]
+
+    def _count_truncated(self, texts: Sequence[str], tokens: torch.Tensor) -> None:
+        """Count the texts that fill the whole context (``tokens``: ``(N, context_length)``),
+        i.e. were cut to it; the first time any is, say so once, with the count."""
+        full = (tokens[:, -1] != 0).nonzero().flatten().tolist()
+        if not full:
+            return
+        self.num_truncated += len(full)
+        if not self._truncation_reported:
+            self._truncation_reported = True
+            MMLogger.get_current_instance().warning(
+                f'{type(self).__name__}: {len(full)} of {len(texts)} texts reach the context '
+                f'length ({tokens.shape[1]} tokens) and are cut to it, e.g. '
+                f'{texts[full[0]][:80]!r}... (reported once per run; the running count is '
+                f'num_truncated)')
 
     def _cut_prefix(self) -> Optional[str]:
         """Where the text tower's positional embedding and mask live, when cutting prompts after

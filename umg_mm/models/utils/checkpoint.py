@@ -21,6 +21,7 @@ from mmengine.logging import MMLogger
 from open_clip.factory import load_state_dict as open_clip_load_state_dict
 from torch import nn
 
+from umg_mm.utils.checkpoint_files import is_torchscript_archive, load_torchscript
 from umg_mm.utils.clip_weights import RANDOM_INIT
 
 LORA_MARKERS = ('lora_A', 'lora_B', 'lora_embedding_A', 'lora_embedding_B', 'lora_magnitude')
@@ -68,32 +69,25 @@ class LoadReport:
         return '\n'.join(lines)
 
 
-def read_state_dict(path: str) -> Dict[str, torch.Tensor]:
+def read_state_dict(path: str, trust_torchscript: bool = False) -> Dict[str, torch.Tensor]:
     """Read a state dict from an open_clip file (.pt/.pth/.bin/.safetensors) or an mmengine one.
 
     Uses open_clip's reader (``state_dict`` unwrapping, ``module.`` stripping, safetensors), with
     ``weights_only=True``; mmengine's own checkpoint globals are allow-listed by ``import umg_mm``.
+    A TorchScript archive (OpenAI's CLIP files) runs its code when loaded: it is refused unless
+    ``trust_torchscript`` is True (``tools/convert_open_clip.py --trust-torchscript``).
     """
     if not os.path.isfile(path):
         raise FileNotFoundError(f'checkpoint file {path!r} does not exist')
-    try:
+    if is_torchscript_archive(path):
+        scripted = load_torchscript(path, trust=trust_torchscript)
+        state_dict = {k: v for k, v in scripted.state_dict().items()
+                      if k not in ('input_resolution', 'context_length', 'vocab_size')}
+    else:
         state_dict = open_clip_load_state_dict(path, device='cpu', weights_only=True)
-    except RuntimeError as err:
-        state_dict = _read_torchscript(path, err)
     if not isinstance(state_dict, dict) or not state_dict:
         raise ValueError(f'{path!r} holds no state dict (found {type(state_dict).__name__})')
     return state_dict
-
-
-def _read_torchscript(path: str, first_error: Exception) -> Dict[str, torch.Tensor]:
-    """The state dict of a TorchScript archive, as open_clip reads OpenAI's files;
-    ``first_error`` is raised again for a file that is not TorchScript either."""
-    try:
-        scripted = torch.jit.load(path, map_location='cpu')
-    except Exception:  # noqa: BLE001  (not TorchScript: the first error says what is wrong)
-        raise first_error
-    return {k: v for k, v in scripted.state_dict().items()
-            if k not in ('input_resolution', 'context_length', 'vocab_size')}
 
 
 def find_prefix(state_dict: Dict[str, torch.Tensor], anchor: str, path: str,
