@@ -5,7 +5,7 @@
 # CKPT: the pretrained CLIP, towers under backbone.* and text_encoder.* (see
 # umg-mask2former_vit-tiny_1xb8-300it_synthetic-64x64.py).
 _base_ = [
-    '../_base_/datasets/umg_synthetic_semseg.py', 'mmseg::_base_/default_runtime.py'
+    '../_base_/datasets/umg_synthetic_semseg.py', '../_base_/umg_mmseg_runtime.py'
 ]
 custom_imports = dict(imports=['umg_mm'], allow_failed_imports=False)
 clip_model_cfg = dict(

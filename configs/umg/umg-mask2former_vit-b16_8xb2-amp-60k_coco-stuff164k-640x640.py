@@ -7,7 +7,7 @@
 #       --cfg-options load_from=CKPT
 _base_ = [
     '../_base_/models/umg_ov_mask2former_vitb16.py', '../_base_/datasets/umg_coco_stuff171.py',
-    'mmseg::_base_/default_runtime.py'
+    '../_base_/umg_mmseg_runtime.py'
 ]
 train_dataloader = dict(batch_size=2)
 optim_wrapper = dict(
@@ -28,5 +28,5 @@ train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=50
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 default_hooks = dict(
-    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=5000, max_keep_ckpts=3,
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=5000, max_keep_ckpts=3,
                     save_best='mIoU', rule='greater'))
