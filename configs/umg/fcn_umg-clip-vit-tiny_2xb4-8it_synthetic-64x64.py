@@ -8,7 +8,7 @@
 _base_ = ['../_base_/umg_mmseg_runtime.py']
 custom_imports = dict(imports=['umg_mm'], allow_failed_imports=False)
 
-data_root = '{{$UMG_SYNTHETIC_ROOT:data/synthetic}}'
+data_root = __import__('os').environ.get('UMG_SYNTHETIC_ROOT', 'data/synthetic')
 # the synthetic world's vocabularies/all.txt (things, then stuff)
 classes = ('circle', 'square', 'triangle', 'star', 'hexagon', 'ring', 'cross', 'heart', 'diamond',
            'crescent', 'sky', 'grass', 'water', 'sand', 'brick', 'snow', 'wood')
@@ -74,7 +74,7 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='ProgressLoggerHook', interval=1, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=4),
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=4),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
 # the pyramid levels the head does not read get no gradient

@@ -28,5 +28,5 @@ train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=50
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=5000, max_keep_ckpts=3,
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=5000, max_keep_ckpts=3,
                     save_best='mIoU', rule='greater'))

@@ -35,8 +35,9 @@ optim_wrapper = dict(paramwise_cfg=dict(custom_keys=dict(
     _delete_=True,  # mmdet's backbone lr_mult=0.1 left out: the trained parts are new
     query_embed=embed_multi, query_feat=embed_multi, level_embed=embed_multi,
     void_embedding=embed_multi, logit_scale=embed_multi)))
-default_hooks = dict(checkpoint=dict(save_best='coco_panoptic/PQ', rule='greater'),
-                     logger=dict(type='ProgressLoggerHook', eval_fraction=0.1))
+# mmdet's checkpoint settings, saved atomically (AtomicCheckpointHook), best by PQ
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook', save_best='coco_panoptic/PQ',
+                                     rule='greater'))
 # frozen CLIP parameters and the backbone's global output get no gradient
 find_unused_parameters = True
 # umg_mm's pictures (tools/test.py --show-dir): class names in any script, small images

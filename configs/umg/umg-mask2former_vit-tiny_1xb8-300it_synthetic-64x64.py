@@ -24,7 +24,8 @@ clip_model_cfg = dict(
     vision_cfg=dict(image_size=64, layers=3, width=96, head_width=32, patch_size=8),
     text_cfg=dict(context_length=32, vocab_size=49408, width=64, heads=2, layers=2))
 text_templates = ['a photo of a {}.', 'a {} in the scene.', 'a picture of {}.']
-train_vocabulary = '{{$UMG_SYNTHETIC_ROOT:data/synthetic}}/vocabularies/seen.txt'
+train_vocabulary = (__import__('os').environ.get('UMG_SYNTHETIC_ROOT', 'data/synthetic') +
+                    '/vocabularies/seen.txt')
 feat_channels = 64
 crop_size = (64, 64)
 
@@ -81,6 +82,6 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='ProgressLoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters),
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=max_iters),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))

@@ -13,7 +13,7 @@
 _base_ = ['../_base_/models/umg_mask2former_panoptic.py']
 
 # the world's folder: environment variable UMG_SYNTHETIC_ROOT (default data/synthetic)
-data_root = '{{$UMG_SYNTHETIC_ROOT:data/synthetic}}/'
+data_root = __import__('os').environ.get('UMG_SYNTHETIC_ROOT', 'data/synthetic') + '/'
 image_size = (64, 64)
 # a UMG-CLIP checkpoint of the tiny model below; None: tools/train.py refuses to train until
 # the towers' checkpoint is given ('random': random towers on purpose)
@@ -137,8 +137,8 @@ val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 default_hooks = dict(
     logger=dict(type='ProgressLoggerHook', interval=20, log_metric_by_epoch=False),
-    checkpoint=dict(_delete_=True, type='CheckpointHook', by_epoch=False, interval=max_iters,
-                    save_last=True))
+    checkpoint=dict(_delete_=True, type='AtomicCheckpointHook', by_epoch=False,
+                    interval=max_iters, save_last=True))
 log_processor = dict(type='LogProcessor', window_size=20, by_epoch=False)
 # the backbone's global output and the unread pyramid level get no gradient
 find_unused_parameters = True
