@@ -7,7 +7,12 @@ Prints a Markdown table and writes a JSON report of ratios (measured / reference
 * ``pretrain_step``: a pretraining step with image-, region- and pixel-text losses vs image-text
   only, same batch;
 * ``lora``: LoRA vs full tuning: trainable parameters, step time, peak memory;
-* ``seg_vocab``: segmentation inference over 847 vs 150 classes (text cache warm);
+* ``contrastive_loss``: the region-text loss (128 images x 10 regions x 3 texts per rank) vs
+  the image-text loss at 8 simulated ranks: time and peak memory of one rank;
+* ``realistic_step``: a pretraining step with 32 regions and 64 segments per image (3 texts
+  each) at 8 simulated ranks vs the image-text-only step, the losses' share and peak memory;
+* ``seg_vocab``: segmentation inference over 847 vs 150 classes (text cache warm): time and
+  peak memory;
 * ``pipeline``: data pipeline samples/s, multi-granularity vs mmdet's stock panoptic pipeline;
 * ``amp`` (CUDA only): the pretraining step with AMP vs fp32, images/s and peak memory.
 

@@ -14,7 +14,10 @@ EXPECTED_RATIOS = {
                  'dense_value_64px', 'dense_resized_pos_embed_64px'},
     'pretrain_step': {'three_losses_vs_image_text'},
     'lora': {'trainable_parameters', 'step_time', 'peak_memory'},
-    'seg_vocab': {'vocabulary_847_vs_150'},
+    'contrastive_loss': {'time', 'peak_memory'},
+    'realistic_step': {'step_time', 'losses_share', 'step_peak_memory', 'losses_peak_memory'},
+    'seg_vocab': {'vocabulary_847_vs_150', 'vocabulary_847_vs_150_memory',
+                  'vocabulary_847_vs_150_logits'},
     'pipeline': {'umg_vs_mmdet_panoptic'},
 }
 
@@ -44,6 +47,10 @@ def test_every_section_reports_finite_positive_ratios(tmp_path, capsys, load_too
     measured = sections['pretrain_step']['measurements']
     assert measured['regions'] > 0 and measured['masks'] > 0
     assert sections['seg_vocab']['measurements']['image_size'] == 64
+    # the losses at the realistic counts: 64 regions and 128 masks on rank 0 (2 images)
+    rows = sections['realistic_step']['measurements']['rows_per_loss']
+    assert rows['region_text'] == 64 and rows['pixel_text'] == 128
+    assert sections['realistic_step']['ratios']['losses_share']['value'] < 1
     assert report['machine']['device'] == 'cpu'
     table = capsys.readouterr().out
     assert '| lora | trainable parameters, LoRA vs full tuning |' in table

@@ -10,7 +10,7 @@ from mmengine.registry import DefaultScope
 from umg_mm.datasets.vocabulary import Vocabulary, list_vocabularies, load_vocabulary
 from ..context import TINY_MODEL, BenchmarkContext, with_image_size
 from ..result import Ratio, SectionResult
-from ..timing import interleaved_medians
+from ..timing import interleaved_medians, tracked_peak_bytes
 
 #: The segmentor measured: the ViT-B/16 open-vocabulary Mask2Former (its head as configured),
 #: or, for ``--model tiny``, the synthetic world's tiny one.
@@ -18,6 +18,7 @@ SEG_CONFIGS = {TINY_MODEL: 'umg/umg-mask2former_vit-tiny_1xb8-300it_synthetic-64
                None: '_base_/models/umg_ov_mask2former_vitb16.py'}
 TRAIN_VOCABULARY = 'coco_stuff_171'
 LARGE, SMALL = 847, 150
+MIB = 2**20
 
 
 def vocabularies() -> Tuple[Vocabulary, Vocabulary, str]:
@@ -67,8 +68,9 @@ def segmentor_cfg(ctx: BenchmarkContext) -> ConfigDict:
 def run(ctx: BenchmarkContext) -> SectionResult:
     """``predict`` of one ``seg_size`` image (whole-image inference: backbone, head, FC-CLIP
     ensemble and uncovered-pixel fallback when the config has them, resizing to the image) over
-    847 vs 150 classes, each vocabulary's text embeddings already cached; also the first (cold)
-    and a cached classifier call of the 847."""
+    847 vs 150 classes, each vocabulary's text embeddings already cached: time and peak tensor
+    memory of the default label-map path, and time of the ``output_logits=True`` path; also
+    the first (cold) and a cached classifier call of the 847 and its candidate classes."""
     large, small, source = vocabularies()
     with DefaultScope.overwrite_default_scope('mmseg'):
         model = MMSEG_MODELS.build(segmentor_cfg(ctx))
@@ -78,17 +80,28 @@ def run(ctx: BenchmarkContext) -> SectionResult:
     meta = dict(img_shape=(size, size), ori_shape=(size, size), pad_shape=(size, size),
                 padding_size=[0, 0, 0, 0])
 
-    def predict(vocabulary):
+    def predict(vocabulary, logits=False):
         model.set_test_vocabulary(vocabulary)
+        model.test_cfg['output_logits'] = logits
         return model.predict(inputs, [SegDataSample(metainfo=meta)])
 
     with torch.no_grad():
         first = ctx.clock(lambda: model.text_encoder.classifier(large))
         cached = ctx.clock(lambda: model.text_encoder.classifier(large))
-        (large_s, small_s), _ = interleaved_medians(
-            ctx.clock, [lambda: predict(large), lambda: predict(small)], ctx.repeats,
-            max(1, ctx.warmup))
+        (large_s, small_s, large_logits_s, small_logits_s), _ = interleaved_medians(
+            ctx.clock, [lambda: predict(large), lambda: predict(small),
+                        lambda: predict(large, True), lambda: predict(small, True)],
+            ctx.repeats, max(1, ctx.warmup))
         out = predict(large)[0].pred_sem_seg.data
+        memory = {name: tracked_peak_bytes(lambda: predict(vocabulary, logits))['total']
+                  for name, vocabulary, logits in [('large', large, False),
+                                                   ('small', small, False),
+                                                   ('large_logits', large, True)]}
+        model.set_test_vocabulary(large)
+        features = model.extract_feat(inputs)
+        metas = [dict(meta, batch_input_shape=(size, size))]
+        candidates = len(model.decode_head.candidate_classes(
+            features, *model.decode_head.query_predictions(features, metas)))
     if tuple(out.shape[-2:]) != (size, size) or int(out.max()) >= LARGE:
         raise RuntimeError(f'unexpected prediction: shape {tuple(out.shape)}, max label '
                            f'{int(out.max())}')
@@ -96,10 +109,18 @@ def run(ctx: BenchmarkContext) -> SectionResult:
     result.ratios['vocabulary_847_vs_150'] = Ratio(
         f'segmentation inference, {LARGE}- vs {SMALL}-class vocabulary (text cache warm), '
         f'{size} px', large_s, small_s, 's')
+    result.ratios['vocabulary_847_vs_150_memory'] = Ratio(
+        f'peak tensor memory of segmentation inference, {LARGE}- vs {SMALL}-class vocabulary, '
+        f'{size} px', memory['large'] / MIB, memory['small'] / MIB, 'MiB')
+    result.ratios['vocabulary_847_vs_150_logits'] = Ratio(
+        f'the same with output_logits=True (mmseg\'s (K, H, W) seg_logits), {LARGE}- vs '
+        f'{SMALL}-class vocabulary', large_logits_s, small_logits_s, 's')
     prompts = sum(len(names) for names in large.synonyms)
     result.measurements.update(
         vocabulary_847=source, image_size=size, batch_size=1,
         classifier_847_first_call_s=first, classifier_847_cached_call_s=cached,
-        classifier_847_prompts=prompts)
+        classifier_847_prompts=prompts, candidate_classes_847=candidates,
+        peak_memory_847_logits_mib=memory['large_logits'] / MIB,
+        memory_method='torch MemTracker: tensors allocated by predict (weights excluded)')
     result.notes.append(f'configs/{_config_of(ctx)}, random weights, one prompt template')
     return result
