@@ -37,7 +37,8 @@ optim_wrapper = dict(paramwise_cfg=dict(custom_keys=dict(
     void_embedding=embed_multi, logit_scale=embed_multi)))
 # mmdet's checkpoint settings, saved atomically (AtomicCheckpointHook), best by PQ
 default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook', save_best='coco_panoptic/PQ',
-                                     rule='greater'))
+                                     rule='greater'),
+                     logger=dict(type='ProgressLoggerHook', eval_fraction=0.1))
 # frozen CLIP parameters and the backbone's global output get no gradient
 find_unused_parameters = True
 # umg_mm's pictures (tools/test.py --show-dir): class names in any script, small images
