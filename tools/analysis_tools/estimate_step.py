@@ -1,6 +1,7 @@
 """Per-GPU memory and FLOPs of one pretraining step of a config, without weights or a GPU.
 
-    python tools/analysis_tools/estimate_step.py configs/umg/umg-clip_vit-b16_8xb128-amp-40k_umg41m.py \
+    python tools/analysis_tools/estimate_step.py \
+        configs/umg/umg-clip_vit-b16_8xb128-amp-40k_umg41m.py \
         --world-size 8 --regions 32 --segments 64 --texts 3 --variants --largest-batch
 
 See umg_mm/benchmark/estimator.py for what is measured and how.
