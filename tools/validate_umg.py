@@ -130,12 +130,12 @@ def main(argv=None) -> int:
                                                     backend=args.imdecode_backend)
     kinds: Counter = Counter()
     bad_records = set()
-    ids = {}  # image.id -> where it was first seen
     num_records, num_reported = 0, 0
     for path in args.paths:
         if not (osp.exists(path) or _is_shard_spec(path)):
             print(f'error: {path!r} does not exist', file=sys.stderr)
             return 2
+        ids = {}  # image.id -> where it was first seen in this PATH (PATHs may be other splits)
         try:
             sources = iter_path_records(path, args.img_root)
             for src in sources:

@@ -272,6 +272,10 @@ def test_repeated_image_ids_are_flagged(tmp_path, capsys):
     [line] = _problem_lines(out)
     assert line.startswith(f'{index} [line 3] image.id: image.id \'img_0000\' is also the id of '
                            f'{index} [line 1]') and line.endswith('(duplicate_id)')
+    # another PATH (another split) may reuse the ids
+    other = write_index(str(tmp_path / 'val.jsonl'), str(tmp_path), samples[:1])
+    code, out, _ = _run(capsys, index, other)
+    assert code == 1 and len(_problem_lines(out)) == 1
 
 
 def test_truncated_shard_names_the_member_and_keeps_the_samples_before(tmp_path, capsys):

@@ -17,7 +17,7 @@ PROBLEM_KINDS = {
     'invalid_json': 'the file or line is not valid JSON, or not a JSON object',
     'invalid_utf8': 'a line of an index file is not valid UTF-8 (the other lines are checked)',
     'empty_input': 'a file, folder tree or shard holds no record at all',
-    'duplicate_id': 'an image.id that an earlier record has too',
+    'duplicate_id': 'an image.id that an earlier record of the same PATH has too',
     'bad_schema_version': '"schema" is not a supported version',
     'missing_field': 'a required field is absent',
     'unknown_key': 'a key the schema does not define (put free-form data under "extra")',
