@@ -1,14 +1,25 @@
 """The models stages run, built once per process and shared by the stages that name the same
 config, checkpoint and options (the panoptic model that detects also segments)."""
 import json
+import os.path as osp
 from functools import lru_cache
 from typing import Optional
 
 from mmengine.config import Config
+from mmengine.utils import get_installed_path
+
+
+def config_path(config: str) -> str:
+    """The file of a config: ``<package>::<path>`` names one an installed OpenMMLab package
+    ships (``mmdet::mask2former/...py`` -> ``<mmdet>/.mim/configs/mask2former/...py``)."""
+    if '::' not in config:
+        return config
+    package, path = config.split('::', 1)
+    return osp.join(get_installed_path(package), '.mim', 'configs', path)
 
 
 def _config(config: str, cfg_options: Optional[dict]) -> Config:
-    cfg = Config.fromfile(config)
+    cfg = Config.fromfile(config_path(config))
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     return cfg

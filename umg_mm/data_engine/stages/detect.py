@@ -73,8 +73,8 @@ class MMDetDetect(ModelStage):
         for sample, data_sample in zip(samples, out['predictions']):
             inst = data_sample.pred_instances
             labels = inst.labels.cpu().numpy()
-            names = inst.label_names if 'label_names' in inst else \
-                [self._class_name(meta, label) for label in labels]
+            names = [name.strip() for name in inst.label_names] if 'label_names' in inst \
+                else [self._class_name(meta, label) for label in labels]  # grounding: 'a '
             scores = inst.scores.cpu().numpy()
             add_regions(sample, inst.bboxes.cpu().numpy(), scores, names, self.name,
                         self.model_name, self.score_thr)
