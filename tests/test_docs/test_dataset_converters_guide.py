@@ -109,7 +109,8 @@ def shrink(config: Path, out: Path) -> None:
         cfg.optim_wrapper.type = 'OptimWrapper'  # AMP off (AmpOptimWrapper needs a GPU)
         for key in ('loss_scale', 'dtype'):  # AmpOptimWrapper's own arguments
             cfg.optim_wrapper.pop(key, None)
-        cfg.merge_from_dict({'default_hooks.logger': dict(type='LoggerHook', interval=1),
+        logger = cfg.default_hooks.get('logger') or dict(type='LoggerHook')  # the config's own
+        cfg.merge_from_dict({'default_hooks.logger': dict(logger, interval=1),
                              'default_hooks.checkpoint.interval': 2})
     cfg.dump(str(out))
 
