@@ -1,8 +1,9 @@
 """Several ranks of the contrastive losses' collectives, simulated in one process.
 
 The losses gather through :mod:`umg_mm.models.losses.distributed`. Inside
-:func:`run_ranks` each simulated rank runs in its own thread and those collectives are answered
-in memory (a barrier per call), so ``world_size`` ranks need no process group. Every rank's input
+:func:`run_ranks` each simulated rank runs in its own thread, one at a time, and those
+collectives are answered in memory (a barrier per call), so ``world_size`` ranks need no process
+group. Every rank's input
 of every call is recorded: :func:`replay_rank` then runs one rank alone, its gathers answered
 from the record, which is how the benchmark and the step estimator measure one rank's time and
 memory at a world size the machine does not have.
@@ -53,27 +54,33 @@ def run_ranks(fn: Callable[[int], Any], world_size: int) -> tuple:
     local = threading.local()
     barrier = threading.Barrier(world_size)
     record: Record = []
-    lock = threading.Lock()
+    # one rank computes at a time (modules are shared, and some swap their parameters during
+    # a call, as functional_call does); a rank lets the others run while it waits in a gather
+    compute = threading.Lock()
 
     def answer(tensor):
         call = local.calls
         local.calls += 1
-        with lock:
-            while len(record) <= call:
-                record.append([None] * world_size)
-            record[call][local.rank] = tensor.detach()
-        barrier.wait()
+        while len(record) <= call:
+            record.append([None] * world_size)
+        record[call][local.rank] = tensor.detach()
+        compute.release()
+        try:
+            barrier.wait()
+        finally:
+            compute.acquire()
         return [tensor if r == local.rank else record[call][r] for r in range(world_size)]
 
     results, errors = [None] * world_size, []
 
     def target(rank):
         local.rank, local.calls = rank, 0
-        try:
-            results[rank] = fn(rank)
-        except BaseException as error:  # noqa: B036 (re-raised below, in the caller)
-            errors.append((rank, error))
-            barrier.abort()
+        with compute:
+            try:
+                results[rank] = fn(rank)
+            except BaseException as error:  # noqa: B036 (re-raised below, in the caller)
+                errors.append((rank, error))
+                barrier.abort()
 
     with _collectives(lambda: local.rank, world_size, answer):
         threads = [threading.Thread(target=target, args=(r,)) for r in range(world_size)]
