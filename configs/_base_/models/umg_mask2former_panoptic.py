@@ -11,6 +11,8 @@
 # Set `clip_checkpoint` (a UMG-CLIP or open_clip file) in the config that inherits this one.
 _base_ = ['mmdet::mask2former/mask2former_r50_8xb2-lsj-50e_coco-panoptic.py']
 custom_imports = dict(imports=['umg_mm'], allow_failed_imports=False)
+# checkpoints that survive a kill at any moment (mmengine's CheckpointHook, saved atomically)
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
 
 clip_model = 'ViT-B-16'
 # e.g. 'checkpoints/umg_clip_vit_b16.pth'; None: tools/train.py refuses to train random towers
