@@ -7,7 +7,7 @@ from mmengine.config import Config
 import umg_mm  # noqa: F401
 from umg_mm.registry import DATASETS, METRICS, MODELS, TRANSFORMS
 
-CONFIGS = sorted((Path(__file__).parents[3] / 'configs' / 'umg').glob('umg_pretrain_*.py'))
+CONFIGS = sorted((Path(__file__).parents[3] / 'configs' / 'umg').glob('umg-clip_vit-*.py'))
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=[p.stem for p in CONFIGS])
@@ -17,8 +17,11 @@ def test_config_names_registered_classes(path):
     assert MODELS.get(cfg.model.type) is not None
     for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
         assert DATASETS.get(loader.dataset.type) is not None
-        for step in loader.dataset.pipeline:
-            assert TRANSFORMS.get(step['type']) is not None, step['type']
+        # a ConcatDataset (COCO + Visual Genome) names its parts' pipelines
+        for dataset in loader.dataset.get('datasets', [loader.dataset]):
+            assert DATASETS.get(dataset.type) is not None
+            for step in dataset.pipeline:
+                assert TRANSFORMS.get(step['type']) is not None, step['type']
     for metric in cfg.test_evaluator:
         assert METRICS.get(metric['type']) is not None
     assert 'log_logit_scale' in cfg.optim_wrapper.paramwise_cfg.custom_keys

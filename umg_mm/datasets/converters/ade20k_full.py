@@ -36,9 +36,9 @@ from umg_mm.utils.safe_pickle import load_data_pickle
 from .common import IGNORE_INDEX_16BIT, read_image, resize_short_side, write_label_map
 
 SPLITS = ('training', 'validation')
-_MAX_CLASS = 26 * 256  # R // 10 <= 25
 VOCABULARY_NAME = 'ade20k_847'  # what configs/_base_/datasets/umg_ade20k_847.py reads
 BENCHMARK_CLASSES = 847
+_MAX_CLASS = 26 * 256  # R // 10 <= 25
 
 
 def decode_ade_class_mask(seg_bgr: np.ndarray) -> np.ndarray:
