@@ -14,6 +14,7 @@ import signal
 
 import pytest
 import torch
+from mmengine.evaluator import BaseMetric
 from mmengine.fileio import LocalBackend
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
@@ -44,22 +45,42 @@ class _Linear(BaseModel):
     def __init__(self):
         super().__init__()
         self.fc = torch.nn.Linear(4, 1)
+        self.register_buffer('steps', torch.zeros((), dtype=torch.long))  # saved and resumed
 
     def forward(self, inputs, target, mode='loss'):
+        if mode == 'predict':
+            return [self.steps.item()] * len(inputs)
+        self.steps += 1
         pred = self.fc(torch.stack(inputs)).squeeze(1)
         return dict(loss=((pred - torch.stack(target))**2).mean())
 
 
-def _train(work_dir: str, resume_from=None):
+class _StepsMetric(BaseMetric):
+    """The model's training step count: every validation is a new best (``save_best``)."""
+
+    def process(self, data_batch, data_samples):
+        self.results.extend(data_samples)
+
+    def compute_metrics(self, results):
+        return dict(steps=max(results))
+
+
+def _train(work_dir: str, resume_from=None, save_best=False):
     torch.set_num_threads(1)
+    val = dict(val_dataloader=dict(dataset=_Points(), batch_size=8, num_workers=0,
+                                   sampler=dict(type='DefaultSampler', shuffle=False)),
+               val_cfg=dict(type='ValLoop'), val_evaluator=[_StepsMetric()]) if save_best else {}
     runner = Runner(
         model=_Linear(), work_dir=work_dir,
         train_dataloader=dict(dataset=_Points(), batch_size=4, num_workers=0,
                               sampler=dict(type='InfiniteSampler', shuffle=True)),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.05, momentum=0.9)),
-        train_cfg=dict(by_epoch=False, max_iters=MAX_ITERS),
+        train_cfg=dict(by_epoch=False, max_iters=MAX_ITERS, val_interval=INTERVAL),
         default_hooks=dict(checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False,
-                                           interval=INTERVAL, max_keep_ckpts=1)),
+                                           interval=INTERVAL, max_keep_ckpts=1,
+                                           save_best='steps' if save_best else None,
+                                           rule='greater')),
+        **val,
         randomness=dict(seed=0), resume=resume_from is not None, load_from=resume_from,
         env_cfg=dict(dist_cfg=dict(backend='gloo')), default_scope='mmengine')
     runner.train()
@@ -101,15 +122,15 @@ def _arm(fault, work_dir: str) -> None:
     setattr(os, op, faulty)
 
 
-def _child(work_dir, fault, resume):
+def _child(work_dir, fault, resume, save_best):
     if fault is not None:
         _arm(fault, work_dir)
-    _train(work_dir, find_resumable_checkpoint(work_dir) if resume else None)
+    _train(work_dir, find_resumable_checkpoint(work_dir) if resume else None, save_best)
 
 
-def _run(work_dir, fault=None, resume=False) -> int:
-    proc = multiprocessing.get_context('fork').Process(target=_child,
-                                                       args=(work_dir, fault, resume))
+def _run(work_dir, fault=None, resume=False, save_best=False) -> int:
+    proc = multiprocessing.get_context('fork').Process(
+        target=_child, args=(work_dir, fault, resume, save_best))
     proc.start()
     proc.join(120)
     if proc.is_alive():
@@ -197,3 +218,31 @@ def test_resume_fallback_is_logged(tmp_path, monkeypatch):
     assert message == (f'resume: {work_dir}/last_checkpoint is empty; resuming from '
                        f'{work_dir}/iter_6.pth, the newest checkpoint that loads')
     assert level == logging.WARNING
+
+
+# With save_best, the saves of each validation step (every 2 iterations) are: iter_N.pth, then
+# best_steps_iter_N.pth, then iter_N.pth again (now recording the new best); the 5th file written
+# is the best checkpoint of iteration 4, whose save mmengine starts by removing iteration 2's best;
+# the 8th rename puts it in place; the 2nd removal (after iter_2.pth's) is iteration 2's best.
+BEST_FAULTS = [('write', 5, 0), ('write', 5, 300), ('replace', 8, 'before'),
+               ('replace', 8, 'after'), ('remove', 2, 'before')]
+
+
+@pytest.mark.parametrize('fault', BEST_FAULTS, ids=[f'{op}{k}-{when}' for op, k, when in BEST_FAULTS])
+def test_kill_during_best_checkpoint_save_keeps_the_previous_best(tmp_path, fault):
+    clean = str(tmp_path / 'clean')
+    assert _run(clean, save_best=True) == 0
+    assert sorted(n for n in os.listdir(clean) if n.endswith('.pth')) == \
+        ['best_steps_iter_6.pth', 'iter_6.pth']
+    work_dir = str(tmp_path / 'killed')
+    assert _run(work_dir, fault, save_best=True) == -signal.SIGKILL
+    bests = sorted(n for n in os.listdir(work_dir) if n.startswith('best_') and
+                   n.endswith('.pth'))
+    assert bests and bests[0] == 'best_steps_iter_2.pth' or bests == ['best_steps_iter_4.pth']
+    for name in bests:  # whatever carries a final name is complete
+        assert load_checkpoint_file(osp.join(work_dir, name))['meta']['iter'] in (2, 4)
+    assert _run(work_dir, resume=True, save_best=True) == 0
+    assert sorted(n for n in os.listdir(work_dir) if n.endswith('.pth') or '.tmp' in n) == \
+        ['best_steps_iter_6.pth', 'iter_6.pth']
+    got, expected = _weights(work_dir), _weights(clean)
+    assert all(torch.equal(got[k], expected[k]) for k in expected)

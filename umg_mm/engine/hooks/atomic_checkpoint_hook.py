@@ -11,7 +11,9 @@ saves each checkpoint in this order instead:
 4. only then are the checkpoints beyond ``max_keep_ckpts`` removed.
 
 A kill before step 2 leaves the previous checkpoint and pointer untouched; after it, the pointer
-names the previous or the new checkpoint, both complete. A leftover temporary file is removed
+names the previous or the new checkpoint, both complete. The best checkpoint (``save_best``) is
+saved the same way: the new ``best_*`` file under a temporary name renamed into place, and the
+previous best removed only after that (mmengine removes it first). A leftover temporary file is removed
 when training starts again. ``tools/train.py --resume`` falls back to the newest checkpoint that
 loads when the pointer is missing, empty or broken
 (:func:`umg_mm.utils.checkpoint_files.find_resumable_checkpoint`).
@@ -49,15 +51,26 @@ class AtomicCheckpointHook(CheckpointHook):
         name = re.compile(re.escape(self.filename_tmpl).replace(r'\{\}', r'(\d+)') +
                           f'({re.escape(TMP_SUFFIX)})?$')
         kept = list(self.keep_ckpt_ids) if self.max_keep_ckpts > 0 else []
+        # mmengine keeps one best checkpoint: on resuming, another one is a killed save's orphan
+        # (the previous best not yet removed, or one saved at or after the resumed step)
+        best = re.compile(r'best_.+_' + name.pattern)
+        done = runner.epoch if self.by_epoch else runner.iter
+        recorded = {getattr(self, 'best_ckpt_path', None),
+                    *getattr(self, 'best_ckpt_path_dict', {}).values()} - {None}
         for file in sorted(os.listdir(self.out_dir)):
-            match = name.match(file)
-            if match is None:
+            match, path = name.match(file), osp.join(self.out_dir, file)
+            orphan = best.match(file)
+            if done > 0 and orphan and path not in recorded and \
+                    (recorded or int(orphan.group(1)) >= done):
+                runner.logger.info(f'removing {path}: a best checkpoint left by a save that did '
+                                   f'not finish (resumed at {done})')
+                os.remove(path)
                 continue
-            path = osp.join(self.out_dir, file)
-            if match.group(2) is not None:
+            if (match.group(2) is not None if match else
+                    file.startswith('best_') and file.endswith(TMP_SUFFIX)):
                 runner.logger.info(f'removing {path}, left by a save that did not finish')
                 os.remove(path)
-            elif kept and int(match.group(1)) < kept[0]:
+            elif match and kept and int(match.group(1)) < kept[0]:
                 runner.logger.info(f'removing {path}: older than the kept checkpoints '
                                    f'(max_keep_ckpts={self.max_keep_ckpts}), its removal was '
                                    f'interrupted')
@@ -92,3 +105,29 @@ class AtomicCheckpointHook(CheckpointHook):
             path = self.file_backend.join_path(self.out_dir, self.filename_tmpl.format(old_step))
             if self.file_backend.isfile(path):
                 self.file_backend.remove(path)
+
+    def _save_best_checkpoint(self, runner, metrics) -> None:
+        """Save the best checkpoint as mmengine does, with the new file written under a temporary
+        name and renamed into place, and every removal mmengine asks for done after that."""
+        if not self._is_local():
+            return super()._save_best_checkpoint(runner, metrics)
+        removals, save = [], runner.save_checkpoint
+
+        def save_renamed(out_dir, filename, *args, **kwargs):
+            if not filename.startswith('best_'):
+                return save(out_dir, filename, *args, **kwargs)
+            save(out_dir, filename + TMP_SUFFIX, *args, **kwargs)
+            if is_main_process():
+                replace_synced(osp.join(out_dir, filename + TMP_SUFFIX),
+                               osp.join(out_dir, filename))
+
+        # instance attributes shadow the methods for this call only
+        self.file_backend.remove, runner.save_checkpoint = removals.append, save_renamed
+        try:
+            super()._save_best_checkpoint(runner, metrics)
+        finally:
+            del self.file_backend.remove, runner.save_checkpoint
+        current = {self.best_ckpt_path, *getattr(self, 'best_ckpt_path_dict', {}).values()}
+        for path in removals:
+            if path not in current and osp.isfile(path):
+                os.remove(path)
