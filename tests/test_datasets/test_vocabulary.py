@@ -87,3 +87,11 @@ def test_invalid_utf8_names_the_line(tmp_path):
     file.write_bytes(b'sky\ncaf\xe9\n')
     with pytest.raises(ValueError, match=r'bad\.txt, line 2: byte 3 is not UTF-8'):
         read_vocabulary_file(str(file))
+
+
+def test_written_vocabulary_files_read_back_names_starting_with_hash(tmp_path):
+    """What the converters write (write_vocabulary_file) reads back entry for entry."""
+    from umg_mm.datasets.vocabulary import write_vocabulary_file
+    path = str(tmp_path / 'classes.txt')
+    write_vocabulary_file(path, ['#1 pick', 'person, individual', 'sky'])
+    assert load_vocabulary(path).synonyms == (('#1 pick', ), ('person', 'individual'), ('sky', ))

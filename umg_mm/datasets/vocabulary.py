@@ -27,6 +27,8 @@ from typing import List, Optional, Sequence, Tuple, Union
 import numpy as np
 from mmengine.logging import print_log
 
+from umg_mm.utils.atomic_io import write_lines_atomic
+
 VOCABULARY_DIR = osp.join(osp.dirname(__file__), 'vocabularies')
 
 
@@ -61,6 +63,12 @@ def vocabulary_line(names: Sequence[str]) -> str:
     """One line of a vocabulary file for a class's synonyms (a leading ``#`` escaped)."""
     line = ', '.join(names)
     return '\\' + line if line.startswith('#') else line
+
+
+def write_vocabulary_file(path: str, entries: Sequence[str]) -> None:
+    """Write a vocabulary file atomically, one entry (a name, or ``a, b`` synonyms) per line,
+    each line escaped with :func:`vocabulary_line` so that a name starting with ``#`` stays a name."""
+    write_lines_atomic(path, [vocabulary_line([entry]) for entry in entries])
 
 
 def normalize_name(name: str) -> str:

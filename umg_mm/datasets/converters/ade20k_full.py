@@ -31,8 +31,9 @@ from typing import Dict, List, Sequence, Tuple
 import cv2
 import numpy as np
 
-from umg_mm.utils.atomic_io import write_bytes_atomic, write_json_atomic, write_lines_atomic
+from umg_mm.utils.atomic_io import write_bytes_atomic, write_json_atomic
 from umg_mm.utils.safe_pickle import load_data_pickle
+from ..vocabulary import write_vocabulary_file
 from .common import IGNORE_INDEX_16BIT, read_image, resize_short_side, write_label_map
 
 SPLITS = ('training', 'validation')
@@ -138,7 +139,7 @@ def convert_ade20k_full(ade_root: str, out_dir: str, splits: Sequence[str] = ('v
             n += 1
         written[split] = n
     vocab_file = osp.join(out_dir, f'{VOCABULARY_NAME}.txt')
-    write_lines_atomic(vocab_file, [objectnames[c - 1] for c in vocab])
+    write_vocabulary_file(vocab_file, [objectnames[c - 1] for c in vocab])
     write_json_atomic(
         osp.join(out_dir, f'{VOCABULARY_NAME}_classes.json'),
         [{'index': i, 'ade_index': c, 'name': objectnames[c - 1],

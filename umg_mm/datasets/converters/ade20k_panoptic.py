@@ -27,9 +27,10 @@ from typing import Dict, List, Tuple
 import cv2
 import numpy as np
 
-from umg_mm.utils.atomic_io import write_bytes_atomic, write_json_atomic, write_lines_atomic
+from umg_mm.utils.atomic_io import write_bytes_atomic, write_json_atomic
 from ..mask_rle import mask_box_xyxy
 from ..panoptic_png import encode_panoptic_png
+from ..vocabulary import write_vocabulary_file
 from .common import read_image
 
 SPLITS = {'training': 'train', 'validation': 'val'}
@@ -161,8 +162,8 @@ def convert_ade20k_panoptic(ade_root: str, out_dir: str) -> Dict:
                                 f'{ade_root}')
     thing_names = [c['name'] for c in categories if c['isthing']]
     stuff_names = [c['name'] for c in categories if not c['isthing']]
-    write_lines_atomic(osp.join(out_dir, 'ade20k_panoptic_things.txt'), thing_names)
-    write_lines_atomic(osp.join(out_dir, 'ade20k_panoptic_stuff.txt'), stuff_names)
-    write_lines_atomic(osp.join(out_dir, 'ade20k_panoptic_classes.txt'),
-                       thing_names + stuff_names)
+    write_vocabulary_file(osp.join(out_dir, 'ade20k_panoptic_things.txt'), thing_names)
+    write_vocabulary_file(osp.join(out_dir, 'ade20k_panoptic_stuff.txt'), stuff_names)
+    write_vocabulary_file(osp.join(out_dir, 'ade20k_panoptic_classes.txt'),
+                          thing_names + stuff_names)
     return {'num_things': len(thing_names), 'num_stuff': len(stuff_names), 'images': written}

@@ -21,7 +21,7 @@ from typing import Dict, Iterator, Optional, Tuple
 import numpy as np
 import scipy.io
 
-from umg_mm.utils.atomic_io import write_lines_atomic
+from ..vocabulary import write_vocabulary_file
 from .common import IGNORE_INDEX_16BIT, write_label_map
 
 
@@ -104,5 +104,5 @@ def convert_pascal_context_full(trainval: str, labels_file: str, out_dir: str,
         raise FileNotFoundError(f'{len(missing)} image ids of {split_file} have no .mat in '
                                 f'{trainval}, e.g. {missing[:5]}')
     vocab_file = osp.join(out_dir, f'pascal_context_{len(names)}.txt')
-    write_lines_atomic(vocab_file, names)
+    write_vocabulary_file(vocab_file, names)
     return {'num_classes': len(names), 'vocabulary': vocab_file, 'images': len(done)}
