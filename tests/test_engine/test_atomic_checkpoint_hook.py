@@ -1,10 +1,11 @@
 """AtomicCheckpointHook: training killed (SIGKILL) at every step of a checkpoint save resumes.
 
-Each run is a forked child process training a tiny model for 6 iterations (a checkpoint every
-2, ``max_keep_ckpts=1``). A fault armed in the child kills it with SIGKILL at one point of a save:
-part-way through writing the checkpoint's bytes, or just before or after a sync, a rename or the
-removal of the old checkpoint. The run is then resumed as ``tools/train.py --resume`` does it
-(:func:`find_resumable_checkpoint`) and must end with the weights of an uninterrupted run.
+Each run is a child process (forked from a fresh forkserver) training a tiny model for 6
+iterations (a checkpoint every 2, ``max_keep_ckpts=1``). A fault armed in the child kills it with
+SIGKILL at one point of a save: part-way through writing the checkpoint's bytes, or just before or
+after a sync, a rename or the removal of the old checkpoint. The run is then resumed as
+``tools/train.py --resume`` does it (:func:`find_resumable_checkpoint`) and must end with the
+weights of an uninterrupted run.
 """
 import logging
 import multiprocessing
@@ -128,9 +129,14 @@ def _child(work_dir, fault, resume, save_best):
     _train(work_dir, find_resumable_checkpoint(work_dir) if resume else None, save_best)
 
 
+# Children fork from a fresh server process: a pytest process that already ran a backward pass
+# cannot fork a child that runs one ("Unable to handle autograd's threading ... fork").
+_CONTEXT = multiprocessing.get_context('forkserver')
+_CONTEXT.set_forkserver_preload(['torch', 'mmengine.runner', __name__])
+
+
 def _run(work_dir, fault=None, resume=False, save_best=False) -> int:
-    proc = multiprocessing.get_context('fork').Process(
-        target=_child, args=(work_dir, fault, resume, save_best))
+    proc = _CONTEXT.Process(target=_child, args=(work_dir, fault, resume, save_best))
     proc.start()
     proc.join(120)
     if proc.is_alive():

@@ -31,7 +31,7 @@ def image_and_maps():
 
 def test_seg_visualizer_draws_ground_truth_beside_prediction(tmp_path):
     image, gt, pred = image_and_maps()
-    visualizer = SEG_VISUALIZERS.build(dict(type='UMGSegLocalVisualizer', name='umg_test_seg'))
+    visualizer = SEG_VISUALIZERS.build(dict(type='mmseg.UMGSegLocalVisualizer', name='umg_test_seg'))
     visualizer.dataset_meta = dict(classes=CLASSES, palette=PALETTE)
     sample = SegDataSample()
     sample.gt_sem_seg = PixelData(data=torch.from_numpy(gt)[None])
@@ -48,7 +48,7 @@ def test_seg_visualizer_draws_ground_truth_beside_prediction(tmp_path):
 
 def test_det_visualizer_draws_panoptic_ground_truth_and_prediction(tmp_path):
     image, gt, pred = image_and_maps()
-    visualizer = DET_VISUALIZERS.build(dict(type='UMGDetLocalVisualizer', name='umg_test_det',
+    visualizer = DET_VISUALIZERS.build(dict(type='mmdet.UMGDetLocalVisualizer', name='umg_test_det',
                                             vis_backends=[dict(type='LocalVisBackend')],
                                             save_dir=str(tmp_path / 'vis')))
     visualizer.dataset_meta = dict(classes=CLASSES, palette=PALETTE)
@@ -78,7 +78,7 @@ def test_det_visualizer_draws_panoptic_ground_truth_and_prediction(tmp_path):
 
 def test_det_visualizer_boxes_below_the_threshold_are_left_out():
     image = np.full((32, 48, 3), 100, np.uint8)
-    visualizer = DET_VISUALIZERS.build(dict(type='UMGDetLocalVisualizer', name='umg_test_box'))
+    visualizer = DET_VISUALIZERS.build(dict(type='mmdet.UMGDetLocalVisualizer', name='umg_test_box'))
     visualizer.dataset_meta = dict(classes=CLASSES)
     sample = DetDataSample()
     sample.pred_instances = InstanceData(labels=torch.tensor([0, 1]),
@@ -91,6 +91,6 @@ def test_det_visualizer_boxes_below_the_threshold_are_left_out():
 
 
 def test_classes_are_needed():
-    visualizer = DET_VISUALIZERS.build(dict(type='UMGDetLocalVisualizer', name='umg_test_none'))
+    visualizer = DET_VISUALIZERS.build(dict(type='mmdet.UMGDetLocalVisualizer', name='umg_test_none'))
     with pytest.raises(ValueError, match=r'needs dataset_meta\["classes"\]'):
         visualizer.add_datasample('x', np.zeros((8, 8, 3), np.uint8), DetDataSample())
