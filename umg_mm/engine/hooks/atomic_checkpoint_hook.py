@@ -109,7 +109,7 @@ class AtomicCheckpointHook(CheckpointHook):
     def _save_best_checkpoint(self, runner, metrics) -> None:
         """Save the best checkpoint as mmengine does, with the new file written under a temporary
         name and renamed into place, and every removal mmengine asks for done after that."""
-        if not self._is_local():
+        if not (self.save_best and self._is_local()):  # mmengine calls it after every validation
             return super()._save_best_checkpoint(runner, metrics)
         removals, save = [], runner.save_checkpoint
 
@@ -127,7 +127,8 @@ class AtomicCheckpointHook(CheckpointHook):
             super()._save_best_checkpoint(runner, metrics)
         finally:
             del self.file_backend.remove, runner.save_checkpoint
-        current = {self.best_ckpt_path, *getattr(self, 'best_ckpt_path_dict', {}).values()}
+        current = {getattr(self, 'best_ckpt_path', None),
+                   *getattr(self, 'best_ckpt_path_dict', {}).values()}
         for path in removals:
             if path not in current and osp.isfile(path):
                 os.remove(path)
