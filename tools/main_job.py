@@ -35,7 +35,7 @@ from mmengine.runner import find_latest_checkpoint
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from umg_mm.datasets.vocabulary import load_held_out_names  # noqa: E402
+from umg_mm.structures.vocabulary import load_held_out_names  # noqa: E402
 from umg_mm.utils.atomic_io import write_json_atomic, write_text_atomic  # noqa: E402
 
 PRETRAIN = 'configs/umg/umg-clip_vit-tiny_1xb32-2400it_synthetic-64x64.py'

@@ -1,6 +1,6 @@
 import pytest
 
-from umg_mm.datasets.vocabulary import load_held_out_names
+from umg_mm.structures.vocabulary import load_held_out_names
 
 
 def test_nothing_held_out_gives_an_empty_tuple(tmp_path):

@@ -1,7 +1,7 @@
 """The COCO panoptic thing/stuff vocabulary files are the two halves of coco_panoptic_133."""
 from mmdet.datasets import CocoPanopticDataset
 
-from umg_mm.datasets.vocabulary import load_vocabulary
+from umg_mm.structures.vocabulary import load_vocabulary
 
 
 def test_coco_things_then_stuff_equal_the_133_classes_in_dataset_order():

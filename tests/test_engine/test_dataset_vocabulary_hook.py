@@ -3,7 +3,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from umg_mm.datasets.vocabulary import Vocabulary
+from umg_mm.structures.vocabulary import Vocabulary
 from umg_mm.engine.hooks import DatasetVocabularyHook
 
 

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pytest
 
 from umg_mm.datasets import VocabularySegDataset
-from umg_mm.datasets.vocabulary import load_vocabulary
+from umg_mm.structures.vocabulary import load_vocabulary
 from umg_mm.engine.hooks import SemSegVocabularyHook, dataset_vocabulary
 
 

@@ -7,7 +7,7 @@ import torch
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
-from umg_mm.datasets.vocabulary import seen_class_mask
+from umg_mm.structures.vocabulary import seen_class_mask
 from umg_mm.evaluation.metrics import OpenVocabIoUMetric
 
 

@@ -16,7 +16,7 @@ import sys
 from umg_mm.data_engine.quality import evaluate, pair_records
 from umg_mm.datasets.umg_sources import (expand_shards, iter_folder_records, iter_index_records,
                                          iter_shard_records)
-from umg_mm.datasets.vocabulary import load_held_out_names, load_vocabulary
+from umg_mm.structures.vocabulary import load_held_out_names, load_vocabulary
 from umg_mm.utils.atomic_io import write_json_atomic
 
 

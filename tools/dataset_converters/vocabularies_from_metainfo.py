@@ -74,7 +74,7 @@ def render(lines) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     default_dir = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
-                           'umg_mm', 'datasets', 'vocabularies')
+                           'umg_mm', 'structures', 'vocabularies')
     parser.add_argument('--out-dir', default=default_dir)
     parser.add_argument('--check', action='store_true', help='compare, do not write')
     args = parser.parse_args(argv)

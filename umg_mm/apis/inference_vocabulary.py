@@ -2,7 +2,7 @@
 import os.path as osp
 from typing import Iterable, Optional, Sequence, Tuple, Union
 
-from umg_mm.datasets.vocabulary import Vocabulary, list_vocabularies, load_vocabulary
+from umg_mm.structures.vocabulary import Vocabulary, list_vocabularies, load_vocabulary
 
 VocabularySpec = Union[str, Sequence, Vocabulary]
 
@@ -13,7 +13,7 @@ def resolve_vocabulary(spec: Optional[VocabularySpec],
 
     Args:
         spec: a list of class names, a vocabulary file, a shipped benchmark name (see
-            :func:`~umg_mm.datasets.vocabulary.load_vocabulary`), or ``None`` for ``default``.
+            :func:`~umg_mm.structures.vocabulary.load_vocabulary`), or ``None`` for ``default``.
         default: the model's own vocabulary (from its config; loaded only when ``spec`` is
             ``None``), or ``None`` if it has none.
 

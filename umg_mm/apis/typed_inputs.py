@@ -3,7 +3,7 @@ import os.path as osp
 import re
 from typing import List, Optional, Sequence, Union
 
-from umg_mm.datasets.vocabulary import list_vocabularies
+from umg_mm.structures.vocabulary import list_vocabularies
 
 
 def parse_vocabulary(spec: Optional[str]) -> Union[None, str, List[str]]:

@@ -17,7 +17,7 @@ from mmengine.structures import InstanceData, PixelData
 from mmengine.utils import ProgressBar
 from mmseg.structures import SegDataSample
 
-from umg_mm.datasets.vocabulary import Vocabulary, load_vocabulary
+from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary
 from umg_mm.models.pretrainers import UMGCLIPPretrainer
 from umg_mm.models.segmentors import OpenVocabEncoderDecoder
 from . import results as R

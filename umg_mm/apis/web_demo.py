@@ -26,7 +26,7 @@ import mmcv
 import numpy as np
 from mmengine.runner import find_latest_checkpoint
 
-from umg_mm.datasets.vocabulary import list_vocabularies
+from umg_mm.structures.vocabulary import list_vocabularies
 from umg_mm.utils.atomic_io import write_json_atomic
 from umg_mm.visualization import legend_entries
 from .results import json_ready

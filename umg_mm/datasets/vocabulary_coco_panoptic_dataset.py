@@ -4,7 +4,7 @@ from typing import Sequence, Union
 from mmdet.registry import DATASETS
 
 from .coco_panoptic_subset_dataset import CocoPanopticSubsetDataset
-from .vocabulary import Vocabulary, load_vocabulary
+from ..structures.vocabulary import Vocabulary, load_vocabulary
 
 
 @DATASETS.register_module()

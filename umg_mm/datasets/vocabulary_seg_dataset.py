@@ -7,7 +7,7 @@ from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
 from .transforms.seg_label_check import CheckSegLabels
-from .vocabulary import Vocabulary, load_vocabulary
+from ..structures.vocabulary import Vocabulary, load_vocabulary
 
 VocabularySpec = Union[str, Sequence, Vocabulary]
 

@@ -138,7 +138,7 @@ def test_ade20k_fallback_fills_only_classes_outside_coco():
     """The ADE20K-panoptic config's model (tiny towers): over ADE20K's 150 classes, void pixels may
     become only classes COCO does not name (bed, cabinet, ... not person, sky)."""
     from mmdet.datasets import ADE20KPanopticDataset
-    from umg_mm.datasets.vocabulary import seen_class_mask
+    from umg_mm.structures.vocabulary import seen_class_mask
     init_default_scope('mmdet')
     cfg = tiny_coco_cfg()
     cfg.model.fallback = Config.fromfile(str(ADE_CONFIG)).model.fallback

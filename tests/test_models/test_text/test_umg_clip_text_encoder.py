@@ -5,7 +5,7 @@ import torch
 from mmengine.logging import MMLogger
 
 import umg_mm  # noqa: F401  (registers the text encoder)
-from umg_mm.datasets import load_vocabulary
+from umg_mm.structures import load_vocabulary
 from umg_mm.models.text import TEMPLATE_SETS, UMGCLIPTextEncoder, load_templates
 from umg_mm.models.utils import TINY_OPEN_CLIP_CFG as TINY
 from umg_mm.models.utils import build_open_clip

@@ -7,7 +7,7 @@ from mmseg.structures import SegDataSample
 from mmengine.config import ConfigDict
 from mmengine.registry import DefaultScope
 
-from umg_mm.datasets.vocabulary import Vocabulary, list_vocabularies, load_vocabulary
+from umg_mm.structures.vocabulary import Vocabulary, list_vocabularies, load_vocabulary
 from ..context import TINY_MODEL, BenchmarkContext, with_image_size
 from ..result import Ratio, SectionResult
 from ..timing import interleaved_medians, tracked_peak_bytes

@@ -3,7 +3,7 @@ from typing import List, Optional, Sequence, Union
 
 import numpy as np
 
-from umg_mm.datasets.vocabulary import load_vocabulary
+from umg_mm.structures.vocabulary import load_vocabulary
 from .. import models
 from ..registry import STAGES
 from ..sample import EngineSample

@@ -5,7 +5,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import pycocotools.mask as mask_utils
 
-from umg_mm.datasets.vocabulary import Vocabulary
+from umg_mm.structures.vocabulary import Vocabulary
 from .. import models
 from ..registry import STAGES
 from ..sample import TEXT_FIELDS, EngineSample, has_text, keep_texts

@@ -1,7 +1,7 @@
 """Tag stage: image-level tags from umg_mm's zero-shot classifier over a tag vocabulary."""
 from typing import List, Optional, Sequence, Union
 
-from umg_mm.datasets.vocabulary import load_vocabulary
+from umg_mm.structures.vocabulary import load_vocabulary
 from .. import models
 from ..registry import STAGES
 from ..sample import EngineSample, add_text, provenance

@@ -33,7 +33,7 @@ import numpy as np
 
 from umg_mm.utils.atomic_io import write_bytes_atomic, write_json_atomic
 from umg_mm.utils.safe_pickle import load_data_pickle
-from ..vocabulary import write_vocabulary_file
+from ...structures.vocabulary import write_vocabulary_file
 from .common import IGNORE_INDEX_16BIT, read_image, resize_short_side, write_label_map
 
 SPLITS = ('training', 'validation')

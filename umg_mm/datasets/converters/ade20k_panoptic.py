@@ -30,7 +30,7 @@ import numpy as np
 from umg_mm.utils.atomic_io import write_bytes_atomic, write_json_atomic
 from ..mask_rle import mask_box_xyxy
 from ..panoptic_png import encode_panoptic_png
-from ..vocabulary import write_vocabulary_file
+from ...structures.vocabulary import write_vocabulary_file
 from .common import read_image
 
 SPLITS = {'training': 'train', 'validation': 'val'}

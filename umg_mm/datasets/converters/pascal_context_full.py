@@ -21,7 +21,7 @@ from typing import Dict, Iterator, Optional, Tuple
 import numpy as np
 import scipy.io
 
-from ..vocabulary import write_vocabulary_file
+from ...structures.vocabulary import write_vocabulary_file
 from .common import IGNORE_INDEX_16BIT, write_label_map
 
 

@@ -6,7 +6,7 @@ from mmengine.logging import MMLogger
 from mmseg.evaluation import IoUMetric
 from mmseg.registry import METRICS
 
-from umg_mm.datasets.vocabulary import Vocabulary, load_vocabulary, seen_class_mask
+from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary, seen_class_mask
 
 
 @METRICS.register_module()

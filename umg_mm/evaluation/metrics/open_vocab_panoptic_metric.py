@@ -5,7 +5,7 @@ from typing import Dict, Sequence, Union
 from mmdet.evaluation.metrics import CocoPanopticMetric
 from panopticapi.evaluation import PQStat
 
-from umg_mm.datasets.vocabulary import Vocabulary, load_held_out_names
+from umg_mm.structures.vocabulary import Vocabulary, load_held_out_names
 from umg_mm.registry import METRICS
 
 

@@ -3,7 +3,7 @@ from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from umg_mm.datasets.vocabulary import Vocabulary, load_held_out_names, load_vocabulary
+from umg_mm.structures.vocabulary import Vocabulary, load_held_out_names, load_vocabulary
 
 VocabularySpec = Union[str, Sequence[str], Vocabulary]
 

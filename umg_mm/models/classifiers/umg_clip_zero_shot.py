@@ -17,7 +17,7 @@ from mmpretrain.models.multimodal.clip.clip import PROMPT_MAP, PROTOTYPE_MAP
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 from mmpretrain.structures import DataSample
 
-from umg_mm.datasets.vocabulary import Vocabulary, load_vocabulary
+from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary
 from umg_mm.models.text.templates import load_templates
 from umg_mm.registry import MODELS
 
@@ -31,7 +31,7 @@ def resolve_prototype(text_prototype: VocabularySpec) -> Vocabulary:
         text_prototype: ``'imagenet'`` or ``'cifar100'`` (mmpretrain's class-name lists, as its
             ``CLIPZeroShot`` reads them; kept verbatim, duplicates included: ImageNet's simple
             names call two classes ``crane``), or anything
-            :func:`~umg_mm.datasets.vocabulary.load_vocabulary` accepts (a shipped vocabulary
+            :func:`~umg_mm.structures.vocabulary.load_vocabulary` accepts (a shipped vocabulary
             name, a file with one class per line, a list of names).
 
     Returns:

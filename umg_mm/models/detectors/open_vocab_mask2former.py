@@ -6,7 +6,7 @@ from mmdet.registry import MODELS as MMDET_MODELS
 from mmdet.structures import SampleList
 from torch import Tensor
 
-from umg_mm.datasets.vocabulary import Vocabulary, load_vocabulary
+from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary
 from umg_mm.registry import MODELS
 
 VocabularySpec = Union[str, Sequence, Vocabulary]

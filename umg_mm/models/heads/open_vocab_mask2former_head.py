@@ -4,7 +4,7 @@ import copy
 from mmdet.models.dense_heads import Mask2FormerHead
 from mmdet.registry import MODELS as MMDET_MODELS
 
-from umg_mm.datasets.vocabulary import Vocabulary
+from umg_mm.structures.vocabulary import Vocabulary
 from umg_mm.registry import MODELS
 
 

@@ -10,7 +10,7 @@ from mmseg.structures import SegDataSample
 from mmseg.utils import ConfigType, SampleList
 from torch import Tensor, nn
 
-from umg_mm.datasets.vocabulary import Vocabulary, load_vocabulary
+from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary
 from .candidate_classes import map_candidates, mixture_candidates
 from .uncovered_fallback import class_similarities
 

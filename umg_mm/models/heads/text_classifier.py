@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import nn
 
-from umg_mm.datasets.vocabulary import Vocabulary, load_vocabulary
+from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary
 from umg_mm.registry import MODELS
 
 VocabularySpec = Union[str, Sequence, Vocabulary]
@@ -85,7 +85,7 @@ class OpenVocabClassifier(BaseModule):
         """Use another vocabulary from now on (no retraining; its embeddings are cached).
 
         Args:
-            vocabulary: anything :func:`umg_mm.datasets.vocabulary.load_vocabulary` accepts.
+            vocabulary: anything :func:`umg_mm.structures.vocabulary.load_vocabulary` accepts.
 
         Returns:
             The loaded :class:`Vocabulary`.

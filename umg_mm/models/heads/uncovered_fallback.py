@@ -25,7 +25,7 @@ from mmdet.evaluation.functional import INSTANCE_OFFSET
 from mmengine.model import BaseModule
 from torch import Tensor
 
-from umg_mm.datasets.vocabulary import Vocabulary, load_vocabulary, seen_class_mask
+from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary, seen_class_mask
 from umg_mm.registry import MODELS
 
 VocabularySpec = Union[str, Sequence, Vocabulary]

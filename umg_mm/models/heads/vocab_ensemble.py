@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 
-from umg_mm.datasets.vocabulary import Vocabulary, load_vocabulary, seen_class_mask
+from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary, seen_class_mask
 from umg_mm.registry import MODELS
 
 VocabularySpec = Union[str, Sequence, Vocabulary]
@@ -54,7 +54,7 @@ class VocabEnsemble(BaseModule):
         beta: the same weight for classes not seen in training.
         seen_classes: the classes the head was trained on (a benchmark name, a vocabulary file
             or a list of names). A class of the current vocabulary counts as seen when one of its
-            names is one of theirs (:func:`~umg_mm.datasets.vocabulary.seen_class_mask`).
+            names is one of theirs (:func:`~umg_mm.structures.vocabulary.seen_class_mask`).
             ``None``: every class counts as seen (``alpha`` for all).
         clip_logit_scale: inverse temperature of the out-of-vocabulary softmax (CLIP's 100).
         init_cfg: mmengine initialisation config.

@@ -9,7 +9,7 @@ from mmseg.structures import SegDataSample
 from mmseg.utils import ConfigType, OptSampleList, SampleList
 from torch import Tensor
 
-from umg_mm.datasets.vocabulary import Vocabulary, load_vocabulary
+from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary
 from ..heads.open_vocab_seg_head import output_size
 
 VocabularySpec = Union[str, Sequence, Vocabulary]

@@ -26,7 +26,7 @@ from mmengine.model import BaseModule
 from open_clip.model import resize_text_pos_embed
 from torch.func import functional_call
 
-from umg_mm.datasets.vocabulary import Vocabulary, load_vocabulary
+from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary
 from umg_mm.registry import MODELS
 from ..utils import (apply_lora, build_open_clip, checkpoint_files, load_tower_state,
                      lora_state_dict, merge_lora, trainable_summary)
@@ -256,7 +256,7 @@ class UMGCLIPTextEncoder(BaseModule):
         """Classifier weights of a vocabulary by prompt ensembling (cached).
 
         Args:
-            vocabulary: anything :func:`umg_mm.datasets.vocabulary.load_vocabulary` accepts (a
+            vocabulary: anything :func:`umg_mm.structures.vocabulary.load_vocabulary` accepts (a
                 benchmark name such as ``'ade20k_150'``, a file, a list of class names).
             templates: prompt templates (set name, file or list); default: the encoder's.
 

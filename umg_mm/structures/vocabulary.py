@@ -11,7 +11,7 @@ Blank lines and lines starting with ``#`` are skipped; a class whose name begins
 written with a backslash before it (``\\#hashtag``, see :func:`vocabulary_line`). Names are
 compared case- and whitespace-insensitively: the same name twice on one line, or two lines
 naming the same classes (``Star`` and ``star``), are errors. The files of the standard
-benchmarks live in ``umg_mm/datasets/vocabularies/<name>.txt`` (``coco_panoptic_133``,
+benchmarks live in ``umg_mm/structures/vocabularies/<name>.txt`` (``coco_panoptic_133``,
 ``coco_stuff_171``, ``ade20k_150``, ``pascal_context_59``, ``pascal_voc_20``,
 ``pascal_voc_21``, regenerated from the mmdet/mmseg dataset METAINFO by
 ``tools/dataset_converters/vocabularies_from_metainfo.py``; ``ade20k_847`` and
@@ -51,7 +51,7 @@ class Vocabulary:
 
 
 def list_vocabularies() -> List[str]:
-    """Names of the vocabulary files shipped in ``umg_mm/datasets/vocabularies``."""
+    """Names of the vocabulary files shipped in ``umg_mm/structures/vocabularies``."""
     return sorted(f[:-4] for f in os.listdir(VOCABULARY_DIR) if f.endswith('.txt'))
 
 

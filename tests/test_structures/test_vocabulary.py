@@ -4,7 +4,7 @@ import os.path as osp
 
 import pytest
 
-from umg_mm.datasets.vocabulary import (VOCABULARY_DIR, list_vocabularies, load_vocabulary,
+from umg_mm.structures.vocabulary import (VOCABULARY_DIR, list_vocabularies, load_vocabulary,
                                         read_vocabulary_file, vocabulary_line)
 
 SCRIPT = osp.join(osp.dirname(__file__), '..', '..', 'tools', 'dataset_converters',
@@ -91,7 +91,7 @@ def test_invalid_utf8_names_the_line(tmp_path):
 
 def test_written_vocabulary_files_read_back_names_starting_with_hash(tmp_path):
     """What the converters write (write_vocabulary_file) reads back entry for entry."""
-    from umg_mm.datasets.vocabulary import write_vocabulary_file
+    from umg_mm.structures.vocabulary import write_vocabulary_file
     path = str(tmp_path / 'classes.txt')
     write_vocabulary_file(path, ['#1 pick', 'person, individual', 'sky'])
     assert load_vocabulary(path).synonyms == (('#1 pick', ), ('person', 'individual'), ('sky', ))
