@@ -14,7 +14,7 @@ from umg_mm.evaluation.metrics import AtomicDumpResults
 from umg_mm.utils.atomic_io import write_json_atomic
 from umg_mm.utils.compat import shutdown_distributed
 from umg_mm.utils.launch import add_common_args, build_runner, enable_visualization, load_config
-from umg_mm.utils.vocabulary_files import check_vocabulary_files
+from umg_mm.structures.vocabulary_files import check_vocabulary_files
 
 
 def parse_args():

@@ -10,7 +10,7 @@ from umg_mm.utils.checkpoint_files import find_resumable_checkpoint
 from umg_mm.utils.compat import shutdown_distributed
 from umg_mm.utils.clip_weights import check_clip_weights
 from umg_mm.utils.launch import add_common_args, build_runner, check_amp_device, load_config
-from umg_mm.utils.vocabulary_files import check_vocabulary_files
+from umg_mm.structures.vocabulary_files import check_vocabulary_files
 
 
 def parse_args():

@@ -5,7 +5,7 @@ from typing import Iterator, Sequence, Tuple
 
 from mmengine.config import Config
 
-from umg_mm.structures.vocabulary import VOCABULARY_DIR, list_vocabularies
+from .vocabulary import VOCABULARY_DIR, list_vocabularies
 
 # config keys whose string value is a vocabulary: a shipped name or a class-list file
 VOCABULARY_KEYS = ('vocabulary', 'train_vocabulary', 'test_vocabulary', 'seen_classes',

@@ -3,7 +3,7 @@ anything is built, with the config key and the path in the message."""
 import pytest
 from mmengine.config import Config
 
-from umg_mm.utils.vocabulary_files import check_vocabulary_files
+from umg_mm.structures.vocabulary_files import check_vocabulary_files
 
 
 def test_missing_class_list_names_the_key_and_the_file(tmp_path):
