@@ -109,7 +109,7 @@ val_dataloader = dict(
         test_mode=True, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = [
-    dict(type='OpenVocabPanopticMetric', held_out_classes=vocabularies + 'held_out.txt',
+    dict(type='OpenVocabPanopticMetric', seen_classes=seen_classes,
          ann_file=data_root + 'annotations/panoptic_val.json',
          seg_prefix=data_root + 'annotations/panoptic_val/', classwise=True, nproc=1),
     dict(type='PanopticSemanticIoUMetric', iou_metrics=['mIoU']),

@@ -138,7 +138,7 @@ def test_ade20k_fallback_fills_only_classes_outside_coco():
     """The ADE20K-panoptic config's model (tiny towers): over ADE20K's 150 classes, void pixels may
     become only classes COCO does not name (bed, cabinet, ... not person, sky)."""
     from mmdet.datasets import ADE20KPanopticDataset
-    from umg_mm.structures.vocabulary import seen_class_mask
+    from umg_mm.structures import SeenClasses
     init_default_scope('mmdet')
     cfg = tiny_coco_cfg()
     cfg.model.fallback = Config.fromfile(str(ADE_CONFIG)).model.fallback
@@ -148,7 +148,7 @@ def test_ade20k_fallback_fills_only_classes_outside_coco():
     model = MODELS.build(cfg.model).eval()
     meta = ADE20KPanopticDataset.METAINFO
     model.set_vocabulary(list(meta['thing_classes']), list(meta['stuff_classes']))
-    coco = seen_class_mask(model.vocabulary, 'coco_panoptic_133')
+    coco = SeenClasses('coco_panoptic_133').mask(model.vocabulary)
     assert coco.sum() > 0 and (~coco).sum() > 0
     data = batch(model, 150, training=False)
     with torch.no_grad():

@@ -25,7 +25,8 @@ from mmdet.evaluation.functional import INSTANCE_OFFSET
 from mmengine.model import BaseModule
 from torch import Tensor
 
-from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary, seen_class_mask
+from umg_mm.structures.seen_classes import SeenClasses
+from umg_mm.structures.vocabulary import Vocabulary
 from umg_mm.registry import MODELS
 
 VocabularySpec = Union[str, Sequence, Vocabulary]
@@ -64,7 +65,7 @@ class UncoveredFallback(BaseModule):
     Args:
         clip_logit_scale: inverse temperature of CLIP's softmax over the vocabulary (CLIP's 100).
         seen_classes: the classes the proposals were trained on (a benchmark name, a vocabulary
-            file or a list of names, matched as :func:`seen_class_mask` does); only the other
+            file or a list of names, matched by :class:`~umg_mm.structures.SeenClasses`); only the other
             classes fill uncovered pixels. ``None``: every class may.
         init_cfg: mmengine initialisation config.
     """
@@ -75,7 +76,7 @@ class UncoveredFallback(BaseModule):
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         self.clip_logit_scale = clip_logit_scale
-        self.seen_classes = None if seen_classes is None else load_vocabulary(seen_classes)
+        self.seen_classes = SeenClasses.build(seen_classes)
         self.allowed = None  # (K,) bool: classes that may fill void regions; set_vocabulary
 
     def set_vocabulary(self, vocabulary: VocabularySpec) -> Optional[np.ndarray]:
@@ -85,7 +86,7 @@ class UncoveredFallback(BaseModule):
             ``(K,)`` bool array, or ``None`` when every class may (no ``seen_classes``).
         """
         self.allowed = None if self.seen_classes is None else \
-            ~seen_class_mask(vocabulary, self.seen_classes)
+            self.seen_classes.held_out_mask(vocabulary)
         return self.allowed
 
     def check_vocabulary(self, num_classes: int) -> None:

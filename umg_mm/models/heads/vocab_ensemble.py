@@ -18,7 +18,8 @@ import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 
-from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary, seen_class_mask
+from umg_mm.structures.seen_classes import SeenClasses
+from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary
 from umg_mm.registry import MODELS
 
 VocabularySpec = Union[str, Sequence, Vocabulary]
@@ -54,7 +55,7 @@ class VocabEnsemble(BaseModule):
         beta: the same weight for classes not seen in training.
         seen_classes: the classes the head was trained on (a benchmark name, a vocabulary file
             or a list of names). A class of the current vocabulary counts as seen when one of its
-            names is one of theirs (:func:`~umg_mm.structures.vocabulary.seen_class_mask`).
+            names is one of theirs (:class:`~umg_mm.structures.SeenClasses`).
             ``None``: every class counts as seen (``alpha`` for all).
         clip_logit_scale: inverse temperature of the out-of-vocabulary softmax (CLIP's 100).
         init_cfg: mmengine initialisation config.
@@ -74,7 +75,7 @@ class VocabEnsemble(BaseModule):
         self.alpha = alpha
         self.beta = beta
         self.clip_logit_scale = clip_logit_scale
-        self.seen_classes = None if seen_classes is None else load_vocabulary(seen_classes)
+        self.seen_classes = SeenClasses.build(seen_classes)
         self.register_buffer('seen_mask', torch.zeros(0, dtype=torch.bool), persistent=False)
 
     def set_vocabulary(self, vocabulary: VocabularySpec) -> torch.Tensor:
@@ -85,7 +86,7 @@ class VocabEnsemble(BaseModule):
         """
         vocabulary = load_vocabulary(vocabulary)
         seen = [True] * len(vocabulary) if self.seen_classes is None else \
-            seen_class_mask(vocabulary, self.seen_classes).tolist()
+            self.seen_classes.mask(vocabulary).tolist()
         self.seen_mask = torch.tensor(seen, dtype=torch.bool, device=self.seen_mask.device)
         return self.seen_mask
 
