@@ -116,7 +116,7 @@ val_evaluator = [
 ]
 test_evaluator = val_evaluator
 
-custom_hooks = [dict(type='DatasetVocabularyHook')]
+custom_hooks = [dict(type='VocabularyHook')]
 optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',

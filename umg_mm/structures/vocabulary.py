@@ -178,6 +178,15 @@ def join_things_stuff(things: Union[str, Sequence, 'Vocabulary'],
     return Vocabulary(synonyms, source, num_things=len(things))
 
 
+def refuse_stuff(stuff, owner: str) -> None:
+    """Raise unless ``stuff`` is ``None``: ``owner`` (a model's class name) has no thing/stuff
+    split, so a ``set_vocabulary(vocabulary, stuff=...)`` call for it is a mistake."""
+    if stuff is not None:
+        raise ValueError(f'{owner}.set_vocabulary(vocabulary, stuff=...): {owner} has no '
+                         f'thing/stuff split (only panoptic models do); give all its classes as '
+                         f'vocabulary and leave stuff=None')
+
+
 def load_held_out_names(spec: Optional[Union[str, Sequence, Vocabulary]]) -> Tuple[str, ...]:
     """Display names of a list of held-out classes, which may be empty.
 

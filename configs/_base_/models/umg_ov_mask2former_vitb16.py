@@ -86,4 +86,4 @@ model = dict(
     train_cfg=dict(),
     # whole-image inference; the test configs of large-image benchmarks switch to 'slide'
     test_cfg=dict(mode='whole'))
-custom_hooks = [dict(type='SemSegVocabularyHook')]
+custom_hooks = [dict(type='VocabularyHook')]

@@ -98,7 +98,7 @@ val_evaluator = [
     dict(type='PanopticSemanticIoUMetric', iou_metrics=['mIoU']),
 ]
 test_evaluator = val_evaluator
-custom_hooks = [dict(type='DatasetVocabularyHook')]  # the synthetic world's names as they are
+custom_hooks = [dict(type='VocabularyHook')]  # the synthetic world's names as they are
 
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
 max_iters = 600

@@ -201,6 +201,14 @@ def test_predict_gives_zero_shot_outputs():
     assert second.pred_sem_seg.data.shape == (1, 24, 32)  # cropped to the unpadded image
     assert int(second.pred_sem_seg.data.max()) < 3
     assert model(**batch, mode='tensor')['dense'].shape == (2, 32, 4, 4)
+    # the vocabulary protocol: another vocabulary, or none (embeddings only)
+    assert model.vocabulary.class_names == ['circle', 'square', 'sky']
+    assert len(model.set_vocabulary(['circle, disc', 'sky'])) == 2
+    assert model(**_full_batch(model), mode='predict')[0].pred_img_scores.shape == (2,)
+    assert model.set_vocabulary(None) is None and model.vocabulary is None
+    assert 'pred_img_scores' not in model(**_full_batch(model), mode='predict')[0]
+    with pytest.raises(ValueError, match='no thing/stuff split'):
+        model.set_vocabulary(['cat'], stuff=['sky'])
 
 
 def test_configuration_errors():

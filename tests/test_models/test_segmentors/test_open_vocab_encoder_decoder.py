@@ -75,7 +75,10 @@ def test_loss_trains_head_not_tower(model):
 
 def test_predict_over_a_new_vocabulary(model):
     model.eval()
-    model.set_test_vocabulary(NEW_VOCAB)
+    assert model.set_vocabulary(NEW_VOCAB) is model.vocabulary
+    assert model.vocabulary.synonyms[1] == ('star', 'pentagram')
+    with pytest.raises(ValueError, match='no thing/stuff split'):
+        model.set_vocabulary(NEW_VOCAB[:2], stuff=NEW_VOCAB[2:])
     with torch.no_grad():
         results = model.predict(torch.randn(2, 3, 32, 32), samples())
     assert results[0].pred_sem_seg.data.shape == (1, 32, 32)
@@ -97,9 +100,9 @@ def test_vocabulary_order_permutes_the_scores(ensemble):
     inputs = torch.randn(1, 3, 32, 32)
     order = [3, 0, 4, 1, 2]
     with torch.no_grad():
-        model.set_test_vocabulary(NEW_VOCAB + ['circle'])
+        model.set_vocabulary(NEW_VOCAB + ['circle'])
         first = model.predict(inputs, samples(1))[0].seg_logits.data
-        model.set_test_vocabulary([NEW_VOCAB[i] for i in order] + ['circle'])
+        model.set_vocabulary([NEW_VOCAB[i] for i in order] + ['circle'])
         second = model.predict(inputs, samples(1))[0].seg_logits.data
     torch.testing.assert_close(second[:5], first[order], rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(second[5], first[5], rtol=1e-4, atol=1e-5)
@@ -107,7 +110,7 @@ def test_vocabulary_order_permutes_the_scores(ensemble):
 
 def test_slide_inference_over_a_new_vocabulary(model):
     model.eval()
-    model.set_test_vocabulary(NEW_VOCAB)
+    model.set_vocabulary(NEW_VOCAB)
     model.test_cfg = ConfigDict(mode='slide', crop_size=(32, 32), stride=(16, 16))
     try:
         meta = dict(img_shape=(48, 64), pad_shape=(48, 64), ori_shape=(48, 64))
@@ -126,7 +129,7 @@ def test_each_vocabulary_is_embedded_once(model, monkeypatch):
     encode = model.text_encoder.encode_text
     monkeypatch.setattr(model.text_encoder, 'encode_text',
                         lambda texts, **kw: calls.append(len(texts)) or encode(texts, **kw))
-    model.set_test_vocabulary(['red thing', 'blue thing', 'green thing'])
+    model.set_vocabulary(['red thing', 'blue thing', 'green thing'])
     with torch.no_grad():
         for _ in range(3):
             model.predict(torch.randn(1, 3, 32, 32), samples(1))
@@ -152,7 +155,7 @@ def test_label_maps_equal_the_logits_path(ensemble):
     and the logits resized to another original shape."""
     model = build_segmentor(ensemble).eval()
     vocabulary = NEW_VOCAB + TRAIN_VOCAB + [f'thing number {i}' for i in range(30)]
-    model.set_test_vocabulary(vocabulary)
+    model.set_vocabulary(vocabulary)
     torch.manual_seed(1)
     inputs = torch.randn(2, 3, 32, 32)
     resized = dict(img_shape=(28, 30), pad_shape=(32, 32), ori_shape=(45, 37),

@@ -81,7 +81,7 @@ def run(ctx: BenchmarkContext) -> SectionResult:
                 padding_size=[0, 0, 0, 0])
 
     def predict(vocabulary, logits=False):
-        model.set_test_vocabulary(vocabulary)
+        model.set_vocabulary(vocabulary)
         model.test_cfg['output_logits'] = logits
         return model.predict(inputs, [SegDataSample(metainfo=meta)])
 
@@ -97,7 +97,7 @@ def run(ctx: BenchmarkContext) -> SectionResult:
                   for name, vocabulary, logits in [('large', large, False),
                                                    ('small', small, False),
                                                    ('large_logits', large, True)]}
-        model.set_test_vocabulary(large)
+        model.set_vocabulary(large)
         features = model.extract_feat(inputs)
         metas = [dict(meta, batch_input_shape=(size, size))]
         candidates = len(model.decode_head.candidate_classes(

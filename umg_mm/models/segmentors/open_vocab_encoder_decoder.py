@@ -9,7 +9,7 @@ from mmseg.structures import SegDataSample
 from mmseg.utils import ConfigType, OptSampleList, SampleList
 from torch import Tensor
 
-from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary
+from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary, refuse_stuff
 from ..heads.open_vocab_seg_head import output_size
 
 VocabularySpec = Union[str, Sequence, Vocabulary]
@@ -32,8 +32,8 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
       the current vocabulary: ``OpenVocabMask2FormerSegHead`` (trained) or
       ``DenseZeroShotHead`` (training-free).
 
-    The head classifies over ``train_vocabulary`` in :meth:`loss` and over ``test_vocabulary``
-    in :meth:`predict` and :meth:`_forward`; ``num_classes`` and ``out_channels`` follow the
+    The head classifies over ``train_vocabulary`` in :meth:`loss` and over :attr:`vocabulary`
+    (set by :meth:`set_vocabulary`) in :meth:`predict` and :meth:`_forward`; ``num_classes`` and ``out_channels`` follow the
     vocabulary in use, so mmseg's whole and sliding-window inference work unchanged.
 
     1. ``loss``: the head classifies over the training vocabulary.
@@ -47,7 +47,7 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
 
     .. code:: text
 
-     predict(): use test_vocabulary -> EncoderDecoder.predict()
+     predict(): use vocabulary -> EncoderDecoder.predict()
      EncoderDecoder.predict(): inference() -> postprocess_result()
      inference(): whole_inference() / slide_inference()
      whole_inference() / slide_inference(): encode_decode()
@@ -68,10 +68,9 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
         train_vocabulary: the classes of the training label maps, in label order (a shipped
             name such as ``'coco_stuff_171'``, a vocabulary file or a list). ``None`` for a
             model that is never trained (``DenseZeroShotHead``).
-        test_vocabulary: the classes predicted at test time. ``None`` (the default): the
-            training vocabulary until ``SemSegVocabularyHook`` sets the evaluated dataset's
-            vocabulary. Given here, it is kept (the hook then only checks that the dataset has
-            as many classes).
+        test_vocabulary: the classes predicted until :meth:`set_vocabulary` (which
+            ``VocabularyHook`` calls with the evaluated dataset's vocabulary) replaces them.
+            ``None`` (the default): the training vocabulary.
         **kwargs: ``EncoderDecoder``'s arguments (``backbone``, ``decode_head``,
             ``data_preprocessor``, ``train_cfg``, ``test_cfg``, ...).
     """
@@ -87,8 +86,7 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
                              'test_vocabulary')
         self.train_vocabulary = None if train_vocabulary is None \
             else load_vocabulary(train_vocabulary)
-        self.test_vocabulary_pinned = test_vocabulary is not None
-        self.test_vocabulary = load_vocabulary(test_vocabulary) if test_vocabulary is not None \
+        self._vocabulary = load_vocabulary(test_vocabulary) if test_vocabulary is not None \
             else self.train_vocabulary
         self._text_encoder_cfg = text_encoder
         super().__init__(**kwargs)
@@ -97,7 +95,7 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
         """Build the text encoder, then the head over the training (else the test) vocabulary."""
         self.text_encoder = MODELS.build(self._text_encoder_cfg)
         decode_head = dict(decode_head, text_encoder=self.text_encoder)
-        decode_head.setdefault('vocabulary', self.train_vocabulary or self.test_vocabulary)
+        decode_head.setdefault('vocabulary', self.train_vocabulary or self._vocabulary)
         self.decode_head = MODELS.build(decode_head)
         if not hasattr(self.decode_head, 'set_vocabulary'):
             raise TypeError(f'{type(self.decode_head).__name__} has no set_vocabulary(); '
@@ -115,17 +113,26 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
         """Output channels of the head: the classes of its current vocabulary."""
         return self.decode_head.out_channels
 
-    def set_test_vocabulary(self, vocabulary: VocabularySpec) -> Vocabulary:
-        """Predict over ``vocabulary`` from now on (no retraining).
+    @property
+    def vocabulary(self) -> Vocabulary:
+        """The classes :meth:`predict` segments, in label order."""
+        return self._vocabulary
+
+    def set_vocabulary(self, vocabulary: VocabularySpec, stuff: None = None) -> Vocabulary:
+        """Predict over ``vocabulary`` from now on (no retraining); the head's classifier,
+        ensemble and fallback switch to it at the next :meth:`predict` (text embeddings cached).
 
         Args:
-            vocabulary: a shipped name, a vocabulary file, or a list of class names.
+            vocabulary: a shipped name, a vocabulary file, a list of class names or a
+                :class:`Vocabulary`.
+            stuff: must be ``None`` (semantic segmentation has no thing/stuff split).
 
         Returns:
             The loaded :class:`Vocabulary`.
         """
-        self.test_vocabulary = load_vocabulary(vocabulary)
-        return self.test_vocabulary
+        refuse_stuff(stuff, type(self).__name__)
+        self._vocabulary = load_vocabulary(vocabulary)
+        return self._vocabulary
 
     def encode_decode(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
         """Scores ``(B, K, H, W)`` at the size of ``inputs`` (whole image or one window).
@@ -147,8 +154,8 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
         return super().loss(inputs, data_samples)
 
     def predict(self, inputs: Tensor, data_samples: OptSampleList = None) -> SampleList:
-        """Segment over the test vocabulary (see the class docstring for the two outputs)."""
-        self.decode_head.set_vocabulary(self.test_vocabulary)
+        """Segment over :attr:`vocabulary` (see the class docstring for the two outputs)."""
+        self.decode_head.set_vocabulary(self._vocabulary)
         if self.test_cfg.get('output_logits', False) or \
                 self.test_cfg.get('mode', 'whole') != 'whole' or \
                 not hasattr(self.decode_head, 'candidate_classes'):
@@ -196,6 +203,6 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
         return [label for _, label in best]
 
     def _forward(self, inputs: Tensor, data_samples: OptSampleList = None):
-        """The head's raw outputs over the test vocabulary (``mode='tensor'``)."""
-        self.decode_head.set_vocabulary(self.test_vocabulary)
+        """The head's raw outputs over :attr:`vocabulary` (``mode='tensor'``)."""
+        self.decode_head.set_vocabulary(self._vocabulary)
         return super()._forward(inputs, data_samples)
