@@ -124,7 +124,8 @@ def test_hook_errors():
 
 @pytest.mark.parametrize('old', ['DatasetVocabularyHook', 'SemSegVocabularyHook'])
 def test_configs_naming_the_replaced_hooks_are_told_the_new_one(old):
-    with pytest.raises(KeyError, match=f"{old} was replaced by VocabularyHook.*type='VocabularyHook'"):
+    with pytest.raises(KeyError,
+                       match=f"{old} was replaced by VocabularyHook.*type='VocabularyHook'"):
         HOOKS.build(dict(type=old))
     assert isinstance(HOOKS.build(dict(type='VocabularyHook')), VocabularyHook)
 

@@ -9,7 +9,7 @@ from torchvision.ops import roi_align
 
 import umg_mm  # noqa: F401
 from umg_mm.models.pretrainers import UMGCLIPPretrainer
-from umg_mm.models.pretrainers.pooling import mask_coverage, pool_masks, pool_regions
+from umg_mm.models.pretrainers.pooling import mask_coverage, patch_coverage_pool, pool_regions
 from umg_mm.models.utils import TINY_OPEN_CLIP_CFG
 
 LOSS = dict(type='MultiPositiveContrastiveLoss')
@@ -184,7 +184,7 @@ def test_region_pooling_is_roi_align_and_mask_pooling_weights_by_coverage():
     mask[0, :2, :2] = True  # the whole top-left patch
     mask[0, :2, 2] = True  # half of the top-right patch
     assert mask_coverage(mask, (2, 2), 2).tolist() == [[[1., .5], [0., 0.]]]
-    embedding, _, _ = pool_masks(dense, [mask], patch_size=2)
+    embedding, _, _ = patch_coverage_pool(dense, [mask], patch_size=2)
     assert embedding.item() == pytest.approx((1 * 1 + .5 * 2) / 1.5)
 
 

@@ -25,8 +25,7 @@ def build_segmentor(ensemble=True):
     cfg = Config.fromfile(osp.join(ROOT, SYNTHETIC_CONFIG)).model
     cfg.train_vocabulary = TRAIN_VOCAB
     for part in ('ensemble', 'fallback'):
-        cfg.decode_head[part] = dict(cfg.decode_head[part], seen_classes=TRAIN_VOCAB) \
-            if ensemble else None
+        cfg[part] = dict(cfg[part], seen_classes=TRAIN_VOCAB) if ensemble else None
     cfg.decode_head.num_queries = 4
     cfg.decode_head.train_cfg.num_points = 64
     torch.manual_seed(0)
@@ -146,6 +145,30 @@ def test_errors_name_the_fix():
     cfg.decode_head.num_classes = 4
     with pytest.raises(ValueError, match='remove num_classes'):
         MODELS.build(cfg)
+    del cfg.decode_head['num_classes']
+    cfg.decode_head.ensemble = cfg.pop('ensemble')
+    with pytest.raises(ValueError, match=r"\['ensemble'\] moved to the segmentor"):
+        MODELS.build(cfg)
+
+
+def test_head_emits_raw_logits_and_the_segmentor_post_processes(model):
+    """Head -> raw class and mask logits -> the segmentor's ensemble and fallback, as in the
+    panoptic detector: the head holds no post-processing part."""
+    model.eval()
+    model.set_vocabulary(NEW_VOCAB)
+    head = model.decode_head
+    assert not hasattr(head, 'ensemble') and not hasattr(head, 'fallback')
+    assert type(model.ensemble).__name__ == 'VocabEnsemble'
+    assert model.ensemble.seen_mask.tolist() == [False] * 5  # follows set_vocabulary
+    head.set_vocabulary(NEW_VOCAB)
+    meta = dict(img_shape=(32, 32), pad_shape=(32, 32), batch_input_shape=(32, 32))
+    with torch.no_grad():
+        x = model.extract_feat(torch.randn(1, 3, 32, 32))
+        cls_logits, mask_logits = head.query_logits(x, [meta])
+        raw = head.predict(x, [meta], model.test_cfg)
+        post = model.encode_decode(torch.randn(1, 3, 32, 32), [meta])
+    assert cls_logits.shape == (1, 4, 6) and mask_logits.shape[:2] == (1, 4)
+    assert raw.shape == post.shape == (1, 5, 32, 32)
 
 
 @pytest.mark.parametrize('ensemble', [True, False])

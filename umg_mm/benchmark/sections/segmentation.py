@@ -60,8 +60,8 @@ def segmentor_cfg(ctx: BenchmarkContext) -> ConfigDict:
     cfg['text_encoder'].update(model_cfg=clip_cfg, checkpoint=None, templates='single')
     cfg['train_vocabulary'] = TRAIN_VOCABULARY
     for part in ('ensemble', 'fallback'):  # the parts that know the training classes
-        if cfg['decode_head'].get(part):
-            cfg['decode_head'][part]['seen_classes'] = TRAIN_VOCABULARY
+        if cfg.get(part):
+            cfg[part]['seen_classes'] = TRAIN_VOCABULARY
     return cfg
 
 

@@ -16,7 +16,8 @@ class OpenVocabIoUMetric(IoUMetric):
 
     Everything ``IoUMetric`` reports is kept (``aAcc``, ``mIoU``, the per-class table); two keys
     are added: ``mIoU_seen`` and ``mIoU_held_out``, the mean IoU (in %) over the evaluated classes
-    that are / are not in ``seen_classes`` (by name, see :class:`~umg_mm.structures.SeenClasses`), each over the
+    that are / are not in ``seen_classes`` (by name, see
+    :class:`~umg_mm.structures.SeenClasses`), each over the
     classes present in the ground truth or the predictions, as ``mIoU`` is (mmseg gives absent
     classes NaN IoU and averages with ``nanmean``). A subset that is empty gives NaN.
 

@@ -43,9 +43,9 @@ class OpenVocabMask2Former(Mask2Former):
             name, a vocabulary file or a list of names. Labels are the things, then the stuff
             (mmdet's panoptic convention). Replace it with :meth:`set_vocabulary` or, when a
             dataset drives the run, let :class:`~umg_mm.engine.hooks.VocabularyHook` do it.
-        ensemble: :class:`~umg_mm.models.heads.VocabEnsemble` config, or ``None`` for the head's
-            scores alone.
-        fallback: :class:`~umg_mm.models.heads.UncoveredRegionFallback` config: labels the
+        ensemble: :class:`~umg_mm.models.open_vocab.VocabEnsemble` config, or ``None`` for the
+            head's scores alone.
+        fallback: :class:`~umg_mm.models.open_vocab.UncoveredRegionFallback` config: labels the
             pixels no proposal covers with the dense embeddings (new classes that training left
             void); ``None`` leaves them void.
         neck, train_cfg, test_cfg, data_preprocessor, init_cfg: as mmdet's ``Mask2Former``.

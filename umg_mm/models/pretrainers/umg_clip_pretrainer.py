@@ -10,9 +10,9 @@ from torch import nn
 
 from umg_mm.registry import MODELS
 from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary, refuse_stuff
-from ..heads.uncovered_fallback import class_similarities
+from ..open_vocab.similarity import class_similarities
 from ..losses import string_ids
-from .pooling import covered_pixels, pool_masks, pool_regions
+from .pooling import covered_pixels, patch_coverage_pool, pool_regions
 
 LOSS_NAMES = ('image_text', 'region_text', 'pixel_text', 'pixel_dense')
 
@@ -198,8 +198,8 @@ class UMGCLIPPretrainer(BaseModel):
                 pooled, text[region_slice], ids[region_slice],
                 _owner_pairs(region_texts, dense.device))
         if 'pixel_text' in self.losses or 'pixel_dense' in self.losses:
-            pooled, coverage, image_index = pool_masks(dense, [s.masks for s in segments],
-                                                       self.patch_size)
+            pooled, coverage, image_index = patch_coverage_pool(
+                dense, [s.masks for s in segments], self.patch_size)
             pairs = _owner_pairs(mask_texts, dense.device)
             if 'pixel_text' in self.losses:
                 losses['pixel_text'] = self.losses['pixel_text'](

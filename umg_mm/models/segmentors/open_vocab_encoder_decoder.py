@@ -1,5 +1,5 @@
 """mmseg's EncoderDecoder over a training vocabulary and a swappable test vocabulary."""
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.structures import PixelData
@@ -11,6 +11,7 @@ from torch import Tensor
 
 from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary, refuse_stuff
 from ..heads.open_vocab_seg_head import output_size
+from ..open_vocab import class_similarities, map_candidates, mask_class_scores, mixture_candidates
 
 VocabularySpec = Union[str, Sequence, Vocabulary]
 
@@ -29,11 +30,14 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
       ``backbone`` and ``text_encoder``, so a umg_mm pretraining checkpoint (or the output of
       ``tools/convert_open_clip.py to-umg``) loads with ``load_from`` or ``tools/test.py``.
     * ``decode_head``: a head with ``set_vocabulary`` whose classifier is the text embedding of
-      the current vocabulary: ``OpenVocabMask2FormerSegHead`` (trained) or
-      ``DenseZeroShotHead`` (training-free).
+      the current vocabulary: ``OpenVocabMask2FormerSegHead`` (trained; raw class and mask
+      logits) or ``DenseZeroShotHead`` (training-free);
+    * ``ensemble``, ``fallback``: the open-vocabulary post-processing of the mask head's logits
+      at test time (:mod:`umg_mm.models.open_vocab`, as in the panoptic detector).
 
     The head classifies over ``train_vocabulary`` in :meth:`loss` and over :attr:`vocabulary`
-    (set by :meth:`set_vocabulary`) in :meth:`predict` and :meth:`_forward`; ``num_classes`` and ``out_channels`` follow the
+    (set by :meth:`set_vocabulary`) in :meth:`predict` and :meth:`_forward`; ``num_classes``
+    and ``out_channels`` follow the
     vocabulary in use, so mmseg's whole and sliding-window inference work unchanged.
 
     1. ``loss``: the head classifies over the training vocabulary.
@@ -51,7 +55,8 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
      EncoderDecoder.predict(): inference() -> postprocess_result()
      inference(): whole_inference() / slide_inference()
      whole_inference() / slide_inference(): encode_decode()
-     encode_decode(): extract_feat() -> decode_head.predict()
+     encode_decode(): extract_feat() -> decode_head.query_logits()
+                      -> ensemble -> class x mask scores -> fallback
 
     By default (whole-image inference, a head with ``candidate_classes``) ``predict`` gives
     ``pred_sem_seg`` only, computed over the classes that can win a pixel (found at the masks'
@@ -71,6 +76,12 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
         test_vocabulary: the classes predicted until :meth:`set_vocabulary` (which
             ``VocabularyHook`` calls with the evaluated dataset's vocabulary) replaces them.
             ``None`` (the default): the training vocabulary.
+        ensemble: config of a ``VocabEnsemble`` (``alpha``, ``beta``, ``seen_classes``): the
+            mask head's class probabilities combined with the frozen CLIP's mask-pooled ones;
+            ``None``: the head's alone. Needs the backbone's ``'dense'`` output.
+        fallback: config of an ``UncoveredPixelFallback`` (``coverage_thr``, ``seen_classes``):
+            pixels no query covers take the dense embeddings' CLIP probabilities (classes that
+            training left void); ``None`` keeps the scores. Needs ``'dense'`` too.
         **kwargs: ``EncoderDecoder``'s arguments (``backbone``, ``decode_head``,
             ``data_preprocessor``, ``train_cfg``, ``test_cfg``, ...).
     """
@@ -79,6 +90,8 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
                  text_encoder: ConfigType,
                  train_vocabulary: Optional[VocabularySpec] = None,
                  test_vocabulary: Optional[VocabularySpec] = None,
+                 ensemble: Optional[ConfigType] = None,
+                 fallback: Optional[ConfigType] = None,
                  **kwargs):
         if train_vocabulary is None and test_vocabulary is None:
             raise ValueError('OpenVocabEncoderDecoder needs train_vocabulary (the classes of '
@@ -90,6 +103,13 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
             else self.train_vocabulary
         self._text_encoder_cfg = text_encoder
         super().__init__(**kwargs)
+        parts = dict(ensemble=ensemble, fallback=fallback)
+        for name, part in parts.items():
+            if part is not None and not hasattr(self.decode_head, 'query_logits'):
+                raise ValueError(f'the {name} post-processes a mask head\'s query logits; '
+                                 f'{type(self.decode_head).__name__} has none: set {name}=None')
+            setattr(self, name, MODELS.build(part) if part is not None else None)
+        self.set_vocabulary(self._vocabulary)
 
     def _init_decode_head(self, decode_head: ConfigType) -> None:
         """Build the text encoder, then the head over the training (else the test) vocabulary."""
@@ -132,6 +152,9 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
         """
         refuse_stuff(stuff, type(self).__name__)
         self._vocabulary = load_vocabulary(vocabulary)
+        for part in (self.ensemble, self.fallback):
+            if part is not None:
+                part.set_vocabulary(self._vocabulary)
         return self._vocabulary
 
     def encode_decode(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
@@ -143,7 +166,11 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
         """
         batch_img_metas = [dict(meta, batch_input_shape=tuple(inputs.shape[-2:]))
                            for meta in batch_img_metas]
-        return super().encode_decode(inputs, batch_img_metas)
+        if not hasattr(self.decode_head, 'query_logits'):
+            return super().encode_decode(inputs, batch_img_metas)
+        x = self.extract_feat(inputs)
+        cls_probs, mask_logits = self._query_predictions(x, batch_img_metas)
+        return self._class_scores(x, cls_probs, mask_logits, output_size(batch_img_metas[0]))
 
     def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
         """Losses of the head over the training vocabulary (see ``EncoderDecoder.loss``)."""
@@ -158,7 +185,7 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
         self.decode_head.set_vocabulary(self._vocabulary)
         if self.test_cfg.get('output_logits', False) or \
                 self.test_cfg.get('mode', 'whole') != 'whole' or \
-                not hasattr(self.decode_head, 'candidate_classes'):
+                not hasattr(self.decode_head, 'query_logits'):
             return super().predict(inputs, data_samples)
         if data_samples is not None:
             metas = [sample.metainfo for sample in data_samples]
@@ -177,10 +204,9 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
         (padding cropped, flipped back, resized to ``ori_shape``), over the head's candidate
         classes, ``test_cfg.class_chunk`` (default 128) at a time with a running maximum (all
         at once with a fallback, whose choice reads every class)."""
-        head = self.decode_head
-        cls_probs, mask_logits = head.query_predictions(x, metas)
-        classes = head.candidate_classes(x, cls_probs, mask_logits)
-        chunk = len(classes) if head.fallback is not None else \
+        cls_probs, mask_logits = self._query_predictions(x, metas)
+        classes = self._candidate_classes(x, cls_probs, mask_logits)
+        chunk = len(classes) if self.fallback is not None else \
             max(2, self.test_cfg.get('class_chunk', 128))
         starts = list(range(0, len(classes), chunk))
         if len(classes) - starts[-1] < 2 and len(starts) > 1:
@@ -188,7 +214,7 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
         best = [None] * len(metas)
         for start, end in zip(starts, starts[1:] + [len(classes)]):
             part = classes[start:end]
-            scores = head.class_scores(x, cls_probs, mask_logits, output_size(metas[0]), part)
+            scores = self._class_scores(x, cls_probs, mask_logits, output_size(metas[0]), part)
             chunk_samples = self.postprocess_result(
                 scores, [SegDataSample(metainfo=meta) for meta in metas])
             for i, sample in enumerate(chunk_samples):
@@ -201,6 +227,60 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
                     best[i] = [torch.where(better, value, best[i][0]),
                                torch.where(better, label, best[i][1])]
         return [label for _, label in best]
+
+    def _dense(self, x, part: str) -> Tensor:
+        """The backbone's ``(B, D, h, w)`` dense embeddings, which ``part`` reads."""
+        if not isinstance(x, dict) or 'dense' not in x:
+            raise KeyError(f"the {part} needs the backbone's dense embeddings; build "
+                           f"UMGCLIPBackbone with out_type='dict' or set model.{part}=None")
+        return x['dense']
+
+    def _query_predictions(self, x, metas: List[dict]) -> Tuple[Tensor, Tensor]:
+        """The head's ``(B, Q, K)`` class probabilities (void dropped; ensembled when configured)
+        and ``(B, Q, H_0, W_0)`` mask logits, over the head's current vocabulary."""
+        cls_logits, mask_logits = self.decode_head.query_logits(x, metas)
+        for name, part in (('ensemble', self.ensemble), ('fallback', self.fallback)):
+            if part is not None:
+                self._dense(x, name)
+        if self.ensemble is not None:
+            cls_logits = self.ensemble(cls_logits, x['dense'], mask_logits,
+                                       self.decode_head.cls_embed.class_embeddings())
+        return cls_logits.softmax(dim=-1)[..., :-1], mask_logits
+
+    def _class_scores(self, x, cls_probs: Tensor, mask_logits: Tensor, size: tuple,
+                      classes: Optional[Tensor] = None) -> Tensor:
+        """``(B, C, H, W)`` scores of ``classes`` (all when ``None``) at ``size``, uncovered
+        pixels filled by the fallback."""
+        if classes is not None:
+            cls_probs = cls_probs[..., classes]
+        scores = mask_class_scores(cls_probs, mask_logits, size)
+        if self.fallback is not None:
+            scores = self.fallback(scores, x['dense'],
+                                   self.decode_head.cls_embed.class_embeddings(), classes=classes)
+        return scores
+
+    def _candidate_classes(self, x, cls_probs: Tensor, mask_logits: Tensor,
+                           chunk: int = 128) -> Tensor:
+        """The classes that can win a pixel of :meth:`_class_scores`' maps, bilinearly resized.
+
+        Found at the masks' resolution (:func:`~umg_mm.models.open_vocab.mixture_candidates`,
+        and :func:`~umg_mm.models.open_vocab.map_candidates` of the fallback's CLIP
+        similarities), ``chunk`` classes at a time: the argmax over them is the argmax over the
+        whole vocabulary. With a fallback, CLIP's softmax then runs over the candidates (its
+        argmax is unchanged).
+
+        Returns:
+            ``(C,)`` int64 class indices, ascending; ``C >= 2`` when the vocabulary has two
+            classes or more (mmseg's post-processing reads one channel as a binary map).
+        """
+        keep = mixture_candidates(cls_probs, mask_logits.sigmoid(), chunk)
+        if self.fallback is not None:
+            similarities = class_similarities(x['dense'],
+                                              self.decode_head.cls_embed.class_embeddings())
+            keep |= map_candidates(similarities, chunk)
+        if int(keep.sum()) < 2:
+            keep[cls_probs.sum(dim=(0, 1)).topk(min(2, keep.numel())).indices] = True
+        return keep.nonzero().flatten()
 
     def _forward(self, inputs: Tensor, data_samples: OptSampleList = None):
         """The head's raw outputs over :attr:`vocabulary` (``mode='tensor'``)."""

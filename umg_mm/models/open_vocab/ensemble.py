@@ -21,29 +21,9 @@ from mmengine.model import BaseModule
 from umg_mm.structures.seen_classes import SeenClasses
 from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary
 from umg_mm.registry import MODELS
+from .similarity import masked_average_pool
 
 VocabularySpec = Union[str, Sequence, Vocabulary]
-
-
-def mask_pool(dense: torch.Tensor, mask_logits: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
-    """Average dense embeddings inside soft masks.
-
-    Args:
-        dense: ``(B, D, h, w)`` dense embeddings.
-        mask_logits: ``(B, Q, H, W)`` mask logits at any resolution; resized (bilinear) to
-            ``(h, w)`` and passed through a sigmoid.
-        eps: guards empty masks.
-
-    Returns:
-        ``(B, Q, D)`` mask-pooled embeddings (not normalised).
-    """
-    if dense.shape[0] != mask_logits.shape[0]:
-        raise ValueError(f'mask_pool: dense batch {dense.shape[0]} != masks batch '
-                         f'{mask_logits.shape[0]}')
-    masks = F.interpolate(mask_logits, size=dense.shape[-2:], mode='bilinear',
-                          align_corners=False).sigmoid()
-    pooled = torch.einsum('bqhw,bdhw->bqd', masks, dense.to(masks.dtype))
-    return pooled / (masks.sum(dim=(-2, -1))[..., None] + eps)
 
 
 @MODELS.register_module()
@@ -102,7 +82,7 @@ class VocabEnsemble(BaseModule):
         Returns:
             ``(B, Q, K)`` probabilities (softmax over the ``K`` classes).
         """
-        pooled = F.normalize(mask_pool(dense, mask_logits), dim=-1)
+        pooled = F.normalize(masked_average_pool(dense, mask_logits), dim=-1)
         logits = self.clip_logit_scale * pooled @ class_embeddings.to(pooled.dtype).t()
         return logits.softmax(dim=-1)
 
