@@ -100,8 +100,8 @@ def run(ctx: BenchmarkContext) -> SectionResult:
         model.set_vocabulary(large)
         features = model.extract_feat(inputs)
         metas = [dict(meta, batch_input_shape=(size, size))]
-        candidates = len(model.decode_head.candidate_classes(
-            features, *model.decode_head.query_predictions(features, metas)))
+        candidates = len(model.candidate_classes(
+            features, *model.query_predictions(features, metas)))
     if tuple(out.shape[-2:]) != (size, size) or int(out.max()) >= LARGE:
         raise RuntimeError(f'unexpected prediction: shape {tuple(out.shape)}, max label '
                            f'{int(out.max())}')

@@ -58,7 +58,7 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
      encode_decode(): extract_feat() -> decode_head.query_logits()
                       -> ensemble -> class x mask scores -> fallback
 
-    By default (whole-image inference, a head with ``candidate_classes``) ``predict`` gives
+    By default (whole-image inference, a mask head with ``query_logits``) ``predict`` gives
     ``pred_sem_seg`` only, computed over the classes that can win a pixel (found at the masks'
     resolution): its time and memory do not grow with the vocabulary beyond the ``(Q, K)``
     query scores, with the label map of the full ``(K, H, W)`` logits. ``test_cfg.output_logits
@@ -169,7 +169,7 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
         if not hasattr(self.decode_head, 'query_logits'):
             return super().encode_decode(inputs, batch_img_metas)
         x = self.extract_feat(inputs)
-        cls_probs, mask_logits = self._query_predictions(x, batch_img_metas)
+        cls_probs, mask_logits = self.query_predictions(x, batch_img_metas)
         return self._class_scores(x, cls_probs, mask_logits, output_size(batch_img_metas[0]))
 
     def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
@@ -204,8 +204,8 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
         (padding cropped, flipped back, resized to ``ori_shape``), over the head's candidate
         classes, ``test_cfg.class_chunk`` (default 128) at a time with a running maximum (all
         at once with a fallback, whose choice reads every class)."""
-        cls_probs, mask_logits = self._query_predictions(x, metas)
-        classes = self._candidate_classes(x, cls_probs, mask_logits)
+        cls_probs, mask_logits = self.query_predictions(x, metas)
+        classes = self.candidate_classes(x, cls_probs, mask_logits)
         chunk = len(classes) if self.fallback is not None else \
             max(2, self.test_cfg.get('class_chunk', 128))
         starts = list(range(0, len(classes), chunk))
@@ -235,7 +235,7 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
                            f"UMGCLIPBackbone with out_type='dict' or set model.{part}=None")
         return x['dense']
 
-    def _query_predictions(self, x, metas: List[dict]) -> Tuple[Tensor, Tensor]:
+    def query_predictions(self, x, metas: List[dict]) -> Tuple[Tensor, Tensor]:
         """The head's ``(B, Q, K)`` class probabilities (void dropped; ensembled when configured)
         and ``(B, Q, H_0, W_0)`` mask logits, over the head's current vocabulary."""
         cls_logits, mask_logits = self.decode_head.query_logits(x, metas)
@@ -259,7 +259,7 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
                                    self.decode_head.cls_embed.class_embeddings(), classes=classes)
         return scores
 
-    def _candidate_classes(self, x, cls_probs: Tensor, mask_logits: Tensor,
+    def candidate_classes(self, x, cls_probs: Tensor, mask_logits: Tensor,
                            chunk: int = 128) -> Tensor:
         """The classes that can win a pixel of :meth:`_class_scores`' maps, bilinearly resized.
 
