@@ -104,8 +104,7 @@ class VocabularyHook(Hook):
         count = f'{len(vocabulary)} classes' if vocabulary.num_things is None else \
             f'{len(vocabulary.things)} things + {len(vocabulary.stuff)} stuff'
         print_log(f'{role} vocabulary: {count} ({", ".join(vocabulary.class_names[:8])}'
-                  f'{", ..." if len(vocabulary) > 8 else ""}; {vocabulary.source})',
-                  logger='current')
+                  f'{", ..." if len(vocabulary) > 8 else ""})', logger='current')
 
     def before_train(self, runner) -> None:
         vocabulary = self._vocabulary(runner.train_loop.dataloader.dataset, 'train')
