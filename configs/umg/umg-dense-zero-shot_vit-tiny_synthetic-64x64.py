@@ -27,7 +27,7 @@ model = dict(
                       templates=text_templates),
     decode_head=dict(type='DenseZeroShotHead'),
     test_cfg=dict(mode='whole'))
-custom_hooks = [dict(type='SemSegVocabularyHook')]
+custom_hooks = [dict(type='VocabularyHook')]
 train_dataloader = None  # training-free
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')

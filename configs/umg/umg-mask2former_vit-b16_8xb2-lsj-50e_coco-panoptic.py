@@ -28,7 +28,7 @@ val_evaluator = [
 test_evaluator = val_evaluator
 
 # the model classifies over each loop's dataset classes; COCO's names read as CLIP-friendly text
-custom_hooks = [dict(type='DatasetVocabularyHook', texts='coco_panoptic_133')]
+custom_hooks = [dict(type='VocabularyHook', vocabulary='coco_panoptic_133')]
 
 embed_multi = dict(lr_mult=1.0, decay_mult=0.0)
 optim_wrapper = dict(paramwise_cfg=dict(custom_keys=dict(

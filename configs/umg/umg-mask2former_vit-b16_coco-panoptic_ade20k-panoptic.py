@@ -1,7 +1,7 @@
 # Zero-shot evaluation of the COCO-trained open-vocabulary panoptic model on ADE20K panoptic
 # (150 classes: 100 things, 50 stuff): PQ, SQ, RQ (all, things, stuff) with mmdet's
 # CocoPanopticMetric and mIoU of the same predictions. Only the test data change: the
-# DatasetVocabularyHook hands the model ADE20K's class names, nothing is retrained.
+# VocabularyHook hands the model ADE20K's class names, nothing is retrained.
 #   python tools/dataset_converters/ade20k_panoptic.py data/ade/ADEChallengeData2016 \
 #       data/ade/ADEChallengeData2016
 #   python tools/test.py configs/umg/umg-mask2former_vit-b16_coco-panoptic_ade20k-panoptic.py work_dirs/umg-mask2former_vit-b16_8xb2-lsj-50e_coco-panoptic/iter_368750.pth
@@ -45,4 +45,4 @@ val_evaluator = [
 ]
 test_evaluator = val_evaluator
 # ADE20K's names are already text: no renaming
-custom_hooks = [dict(type='DatasetVocabularyHook')]
+custom_hooks = [dict(type='VocabularyHook')]

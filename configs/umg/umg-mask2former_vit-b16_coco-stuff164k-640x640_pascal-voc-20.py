@@ -1,5 +1,5 @@
 # Zero-shot transfer: the COCO-Stuff-171 segmentor tested on Pascal VOC-20, whose vocabulary the
-# SemSegVocabularyHook hands to the model (no retraining).
+# VocabularyHook hands to the model (no retraining).
 #   python tools/test.py configs/umg/umg-mask2former_vit-b16_coco-stuff164k-640x640_pascal-voc-20.py \
 #       work_dirs/umg-mask2former_vit-b16_8xb2-amp-60k_coco-stuff164k-640x640/best_mIoU_iter_*.pth
 _base_ = [

@@ -45,12 +45,12 @@ model = dict(
         pyramid_neck=dict(type='Feature2Pyramid', rescales=(4, 2, 1, 0.5),
                           norm_cfg=dict(type='BN')),
         pyramid_channels=feat_channels),
+    ensemble=dict(seen_classes=train_vocabulary, clip_logit_scale=100.),
+    # pixels no query covers (training left the held-out classes void) take the dense
+    # embeddings' CLIP probabilities, held-out classes only (docs/panoptic.md#held-out-classes)
+    fallback=dict(type='UncoveredPixelFallback', coverage_thr=0.5,
+                  seen_classes=train_vocabulary),
     decode_head=dict(
-        ensemble=dict(seen_classes=train_vocabulary, clip_logit_scale=100.),
-        # pixels no query covers (training left the held-out classes void) take the dense
-        # embeddings' CLIP probabilities, held-out classes only (docs/panoptic.md#held-out-classes)
-        fallback=dict(type='UncoveredPixelFallback', coverage_thr=0.5,
-                      seen_classes=train_vocabulary),
         in_channels=[feat_channels] * 4,
         strides=[2, 4, 8, 16],
         feat_channels=feat_channels,

@@ -109,14 +109,14 @@ val_dataloader = dict(
         test_mode=True, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = [
-    dict(type='OpenVocabPanopticMetric', held_out_classes=vocabularies + 'held_out.txt',
+    dict(type='OpenVocabPanopticMetric', seen_classes=seen_classes,
          ann_file=data_root + 'annotations/panoptic_val.json',
          seg_prefix=data_root + 'annotations/panoptic_val/', classwise=True, nproc=1),
     dict(type='PanopticSemanticIoUMetric', iou_metrics=['mIoU']),
 ]
 test_evaluator = val_evaluator
 
-custom_hooks = [dict(type='DatasetVocabularyHook')]
+custom_hooks = [dict(type='VocabularyHook')]
 optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',

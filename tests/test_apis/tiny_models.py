@@ -31,8 +31,8 @@ def tiny_config(kind: str) -> Config:
         cfg.model.test_cfg.vocabulary = SEEN
     elif kind == 'semantic':
         cfg.model.train_vocabulary = SEEN
-        cfg.model.decode_head.ensemble.seen_classes = SEEN
-        cfg.model.decode_head.fallback.seen_classes = SEEN
+        cfg.model.ensemble.seen_classes = SEEN
+        cfg.model.fallback.seen_classes = SEEN
     else:
         cfg.model.vocabulary = dict(thing_classes=SEEN[:3], stuff_classes=SEEN[3:])
         cfg.model.ensemble.seen_classes = SEEN

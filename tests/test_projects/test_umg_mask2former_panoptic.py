@@ -46,7 +46,7 @@ def test_stock_config_with_umg_backbone_and_text_classifier(model):
     assert [e.type for e in cfg.val_evaluator] == ['CocoPanopticMetric', 'CocoMetric']
     assert cfg.optim_wrapper.paramwise_cfg.custom_keys.backbone == dict(lr_mult=0.1,
                                                                          decay_mult=1.0)
-    assert cfg.custom_hooks == [dict(type='DatasetVocabularyHook', texts='coco_panoptic_133')]
+    assert cfg.custom_hooks == [dict(type='VocabularyHook', vocabulary='coco_panoptic_133')]
     # what umg_mm replaces
     assert type(model).__name__ == 'OpenVocabMask2Former'
     assert type(model.backbone).__name__ == 'UMGCLIPBackbone'

@@ -139,7 +139,7 @@ class UMGInferencer(BaseInferencer):
             return dict(vocabulary=model.test_cfg.get('vocabulary'),
                         templates=model.test_cfg.get('templates'))
         if isinstance(model, OpenVocabEncoderDecoder):
-            return dict(vocabulary=model.test_vocabulary)
+            return dict(vocabulary=model.vocabulary)
         vocabulary, count = model.vocabulary, model.num_things_classes
         things = Vocabulary(vocabulary.synonyms[:count], vocabulary.source)
         stuff = Vocabulary(vocabulary.synonyms[count:], vocabulary.source)
@@ -160,17 +160,17 @@ class UMGInferencer(BaseInferencer):
             if vocabulary is not None:
                 raise ValueError('task="retrieval" scores the given texts=[...], not a '
                                  'vocabulary; leave vocabulary out')
-            model.test_cfg['vocabulary'] = None
+            model.set_vocabulary(None)
             return []
         if isinstance(model, UMGCLIPPretrainer):
             vocabulary = resolve_vocabulary(vocabulary, self._defaults['vocabulary'])
-            model.test_cfg['vocabulary'] = vocabulary
+            model.set_vocabulary(vocabulary)
             model.test_cfg['templates'] = templates if templates is not None \
                 else self._defaults['templates']
             return vocabulary.class_names
         if isinstance(model, OpenVocabEncoderDecoder):
             vocabulary = resolve_vocabulary(vocabulary, self._defaults['vocabulary'])
-            model.set_test_vocabulary(vocabulary)
+            model.set_vocabulary(vocabulary)
             return vocabulary.class_names
         things, stuff = split_things_stuff(vocabulary, stuff, self._defaults['vocabulary'],
                                            self._defaults['known_stuff'])

@@ -16,7 +16,7 @@ class VocabularyCocoPanopticDataset(CocoPanopticSubsetDataset):
     tuples. Reading them from vocabulary files instead lets one config serve any split of seen and
     held-out classes (the synthetic world's ``vocabularies/seen_things.txt`` ...,
     or your own files): segments of classes outside the vocabularies are void (ignored), as in
-    :class:`CocoPanopticSubsetDataset`. ``DatasetVocabularyHook`` passes the same names to the open-vocabulary model.
+    :class:`CocoPanopticSubsetDataset`. ``VocabularyHook`` passes the same names to the model.
 
     Args:
         thing_classes: the thing classes: anything :func:`umg_mm.datasets.load_vocabulary`

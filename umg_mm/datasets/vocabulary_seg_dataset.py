@@ -32,7 +32,7 @@ class VocabularySegDataset(BaseSegDataset):
     (``vocabularies/seen.txt`` for training, ``all.txt`` for testing) and your own data.
 
     ``metainfo['classes']`` becomes the vocabulary's display names (what ``IoUMetric`` prints)
-    and ``metainfo['vocabulary']`` its synonyms, from which ``SemSegVocabularyHook`` sets the
+    and ``metainfo['vocabulary']`` its synonyms, from which ``VocabularyHook`` sets the
     open-vocabulary segmentor's test vocabulary.
 
     **Holding classes out.** With ``label_vocabulary`` (the list the label maps index, e.g. all

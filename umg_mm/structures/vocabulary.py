@@ -17,6 +17,10 @@ benchmarks live in ``umg_mm/structures/vocabularies/<name>.txt`` (``coco_panopti
 ``tools/dataset_converters/vocabularies_from_metainfo.py``; ``ade20k_847`` and
 ``pascal_context_459`` are written by their dataset converters in the same format).
 :func:`load_vocabulary` accepts such a name, a file path, or a Python list.
+
+A panoptic vocabulary knows its thing/stuff split: :func:`join_things_stuff` puts the things
+first and records their count in ``num_things``; :attr:`Vocabulary.things` and
+:attr:`Vocabulary.stuff` give the two parts back.
 """
 import logging
 import os
@@ -24,7 +28,6 @@ import os.path as osp
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple, Union
 
-import numpy as np
 from mmengine.logging import print_log
 
 from umg_mm.utils.atomic_io import write_lines_atomic
@@ -37,9 +40,38 @@ class Vocabulary:
     """Class names in label order, each a tuple of synonyms (the first is the display name).
 
     Hashable, so a vocabulary can key a cache of its text embeddings.
+
+    Attributes:
+        synonyms: per class, its names.
+        source: where it was read from (a file, a shipped name, ``'<list>'``).
+        num_things: for a panoptic vocabulary, the number ``T`` of thing classes, which come
+            first (labels ``0 .. T - 1``; stuff ``T .. K - 1``); ``None`` when the task has no
+            thing/stuff split.
     """
     synonyms: Tuple[Tuple[str, ...], ...]
     source: str = '<list>'
+    num_things: Optional[int] = None
+
+    def __post_init__(self):
+        if self.num_things is not None and not 0 <= self.num_things <= len(self.synonyms):
+            raise ValueError(f'vocabulary {self.source}: num_things={self.num_things} must lie '
+                             f'in [0, {len(self.synonyms)}] (the number of classes)')
+
+    @property
+    def things(self) -> 'Vocabulary':
+        """The thing classes of a panoptic vocabulary (the first ``num_things``)."""
+        return Vocabulary(self.synonyms[:self._split_at()], f'{self.source} (things)')
+
+    @property
+    def stuff(self) -> 'Vocabulary':
+        """The stuff classes of a panoptic vocabulary (those after the things)."""
+        return Vocabulary(self.synonyms[self._split_at():], f'{self.source} (stuff)')
+
+    def _split_at(self) -> int:
+        if self.num_things is None:
+            raise ValueError(f'vocabulary {self.source} has no thing/stuff split (num_things is '
+                             f'None); build it with join_things_stuff(things, stuff)')
+        return self.num_things
 
     @property
     def class_names(self) -> List[str]:
@@ -134,6 +166,27 @@ def read_vocabulary_file(path: str) -> Vocabulary:
     return Vocabulary(tuple(synonyms), source=path)
 
 
+def join_things_stuff(things: Union[str, Sequence, 'Vocabulary'],
+                      stuff: Union[str, Sequence, 'Vocabulary']) -> Vocabulary:
+    """A panoptic vocabulary: the thing classes, then the stuff classes (mmdet's label order),
+    with ``num_things`` recording the split. Each part is anything :func:`load_vocabulary`
+    accepts; a class named in both is an error."""
+    things, stuff = load_vocabulary(things), load_vocabulary(stuff)
+    synonyms = things.synonyms + stuff.synonyms
+    source = f'{things.source} + {stuff.source}'
+    _check(synonyms, source, list(range(1, len(synonyms) + 1)))
+    return Vocabulary(synonyms, source, num_things=len(things))
+
+
+def refuse_stuff(stuff, owner: str) -> None:
+    """Raise unless ``stuff`` is ``None``: ``owner`` (a model's class name) has no thing/stuff
+    split, so a ``set_vocabulary(vocabulary, stuff=...)`` call for it is a mistake."""
+    if stuff is not None:
+        raise ValueError(f'{owner}.set_vocabulary(vocabulary, stuff=...): {owner} has no '
+                         f'thing/stuff split (only panoptic models do); give all its classes as '
+                         f'vocabulary and leave stuff=None')
+
+
 def load_held_out_names(spec: Optional[Union[str, Sequence, Vocabulary]]) -> Tuple[str, ...]:
     """Display names of a list of held-out classes, which may be empty.
 
@@ -174,23 +227,3 @@ def load_vocabulary(spec: Union[str, Sequence, Vocabulary]) -> Vocabulary:
     synonyms = [_split_synonyms(item) if isinstance(item, str) else tuple(item) for item in spec]
     _check(synonyms, '<list>', [i + 1 for i in range(len(synonyms))])
     return Vocabulary(tuple(synonyms))
-
-
-def seen_class_mask(test_vocabulary: Union[str, Sequence, Vocabulary],
-                    seen_vocabulary: Union[str, Sequence, Vocabulary]) -> np.ndarray:
-    """Which test classes were seen in training.
-
-    A test class is seen when one of its names (synonyms included, case-insensitive) names a
-    class of the training vocabulary.
-
-    Args:
-        test_vocabulary: the evaluated classes (anything ``load_vocabulary`` accepts).
-        seen_vocabulary: the training classes.
-
-    Returns:
-        ``(num_test_classes,)`` bool array.
-    """
-    seen_names = {name.lower() for names in load_vocabulary(seen_vocabulary).synonyms
-                  for name in names}
-    return np.array([any(name.lower() in seen_names for name in names)
-                     for names in load_vocabulary(test_vocabulary).synonyms])

@@ -9,8 +9,7 @@ from .vocabulary import VOCABULARY_DIR, list_vocabularies
 
 # config keys whose string value is a vocabulary: a shipped name or a class-list file
 VOCABULARY_KEYS = ('vocabulary', 'train_vocabulary', 'test_vocabulary', 'seen_classes',
-                   'held_out', 'held_out_classes', 'classes', 'thing_classes', 'stuff_classes',
-                   'texts')
+                   'classes', 'thing_classes', 'stuff_classes', 'stuff')
 
 
 def _vocabulary_values(node, key: str = '') -> Iterator[Tuple[str, str]]:

@@ -3,7 +3,8 @@
 # (default data/synthetic).
 data_root = __import__('os').environ.get('UMG_SYNTHETIC_ROOT', 'data/synthetic') + '/'
 vocabulary = data_root + 'vocabularies/all.txt'  # the model's zero-shot vocabulary (17 classes)
-held_out = data_root + 'vocabularies/held_out.txt'  # reported apart: star, heart, brick
+# the segmentation training's classes: the others (star, heart, brick) are reported apart
+seen_classes = data_root + 'vocabularies/seen.txt'
 image_size = (64, 64)
 
 train_pipeline = [
@@ -28,12 +29,12 @@ val_dataloader = dict(
                  data_prefix=dict(img='images/val'), test_mode=True, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = [
-    dict(type='ZeroShotClassificationMetric', vocabulary=vocabulary, held_out=held_out,
+    dict(type='ZeroShotClassificationMetric', vocabulary=vocabulary, seen_classes=seen_classes,
          label_file=data_root + 'image_labels/val.txt',
          classes=data_root + 'vocabularies/things.txt'),
-    dict(type='ImageTextRetrievalMetric', vocabulary=vocabulary, held_out=held_out),
-    dict(type='RegionRecognitionMetric', vocabulary=vocabulary, held_out=held_out,
+    dict(type='ImageTextRetrievalMetric', vocabulary=vocabulary, seen_classes=seen_classes),
+    dict(type='RegionRecognitionMetric', vocabulary=vocabulary, seen_classes=seen_classes,
          classes=data_root + 'vocabularies/things.txt'),  # every box is a thing
-    dict(type='DenseZeroShotIoUMetric', vocabulary=vocabulary, held_out=held_out),
+    dict(type='DenseZeroShotIoUMetric', vocabulary=vocabulary, seen_classes=seen_classes),
 ]
 test_evaluator = val_evaluator

@@ -24,7 +24,7 @@ model = dict(
     # CLIP's normalisation in 0-255 pixel units
     data_preprocessor=dict(mean=[122.771, 116.746, 104.094], std=[68.501, 66.632, 70.323],
                            batch_augments=None),
-    # labels = things then stuff; a DatasetVocabularyHook replaces them with each dataset's
+    # labels = things then stuff; a VocabularyHook replaces them with each dataset's
     vocabulary=dict(thing_classes='coco_panoptic_things_80', stuff_classes='coco_panoptic_stuff_53'),
     backbone=dict(
         _delete_=True,

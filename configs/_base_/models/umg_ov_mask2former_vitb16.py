@@ -24,11 +24,11 @@ model = dict(
         pyramid_neck=dict(type='Feature2Pyramid', rescales=(4, 2, 1, 0.5),
                           norm_cfg=dict(type='SyncBN', requires_grad=True)),
         pyramid_channels=feat_channels),
+    # FC-CLIP's weights: CLIP's share is alpha for classes seen in training, beta for others
+    ensemble=dict(type='VocabEnsemble', alpha=0.4, beta=0.8, seen_classes=train_vocabulary),
     decode_head=dict(
         type='OpenVocabMask2FormerSegHead',
         classifier=dict(type='OpenVocabClassifier'),
-        # FC-CLIP's weights: CLIP's share is alpha for classes seen in training, beta for others
-        ensemble=dict(type='VocabEnsemble', alpha=0.4, beta=0.8, seen_classes=train_vocabulary),
         void_weight=0.1,
         in_channels=[feat_channels] * 4,
         strides=[4, 8, 16, 32],
@@ -86,4 +86,4 @@ model = dict(
     train_cfg=dict(),
     # whole-image inference; the test configs of large-image benchmarks switch to 'slide'
     test_cfg=dict(mode='whole'))
-custom_hooks = [dict(type='SemSegVocabularyHook')]
+custom_hooks = [dict(type='VocabularyHook')]

@@ -92,13 +92,13 @@ val_dataloader = dict(
         test_mode=True, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = [
-    dict(type='OpenVocabPanopticMetric', held_out_classes=vocabularies + 'held_out.txt',
+    dict(type='OpenVocabPanopticMetric', seen_classes=vocabularies + 'seen.txt',
          ann_file=data_root + 'annotations/panoptic_val.json',
          seg_prefix=data_root + 'annotations/panoptic_val/', nproc=1),
     dict(type='PanopticSemanticIoUMetric', iou_metrics=['mIoU']),
 ]
 test_evaluator = val_evaluator
-custom_hooks = [dict(type='DatasetVocabularyHook')]  # the synthetic world's names as they are
+custom_hooks = [dict(type='VocabularyHook')]  # the synthetic world's names as they are
 
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
 max_iters = 600

@@ -24,7 +24,7 @@ model = dict(
     # CLIP's normalisation, in 0-255 pixel units
     data_preprocessor=dict(mean=[122.771, 116.746, 104.094], std=[68.501, 66.632, 70.323]),
     # labels: the 80 things, then the 53 stuff classes (mmdet's COCO panoptic order); during
-    # training and testing the DatasetVocabularyHook below replaces them with each dataset's
+    # training and testing the VocabularyHook below replaces them with each dataset's
     vocabulary=dict(thing_classes='coco_panoptic_things_80',
                     stuff_classes='coco_panoptic_stuff_53'),
     backbone=dict(
@@ -51,7 +51,7 @@ model = dict(
 
 # the model classifies over each loop's dataset classes (COCO's names read as CLIP-friendly text:
 # 'wall-other-merged' -> 'wall'); swapping the test dataset or its metainfo swaps the vocabulary
-custom_hooks = [dict(type='DatasetVocabularyHook', texts='coco_panoptic_133')]
+custom_hooks = [dict(type='VocabularyHook', vocabulary='coco_panoptic_133')]
 
 embed_multi = dict(lr_mult=1.0, decay_mult=0.0)
 optim_wrapper = dict(paramwise_cfg=dict(custom_keys={

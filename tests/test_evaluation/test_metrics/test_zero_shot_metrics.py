@@ -16,7 +16,7 @@ def test_classification_top_k_with_candidate_classes_and_split(tmp_path):
     labels.write_text('a.jpg 0\nsub/b.jpg 2\nc.jpg 1\n')
     metric = ZeroShotClassificationMetric(
         vocabulary=['circle', 'square', 'star', 'sky'], classes=['circle', 'square', 'star'],
-        held_out=['star'], label_file=str(labels), topk=(1, 2))
+        seen_classes=['circle', 'square', 'sky'], label_file=str(labels), topk=(1, 2))
     scores = {'a.jpg': [0.9, 0.1, 0.5, 5.0],  # sky scores highest but is no candidate: right
               'b.jpg': [0.2, 0.8, 0.3, 0.0],  # star (label) second
               'c.jpg': [0.7, 0.6, 0.1, 0.0]}  # square (label) second
@@ -52,7 +52,7 @@ def _retrieval_samples(strings):
 
 def test_retrieval_recall_both_ways_hand_computed():
     # similarities (rows: images, columns: texts): (.6 0 1), (.8 1 0), (.96 .6 .8)
-    metric = ImageTextRetrievalMetric(vocabulary=['circle', 'star'], held_out=['star'],
+    metric = ImageTextRetrievalMetric(vocabulary=['circle', 'star'], seen_classes=['circle'],
                                       topk=(1, 2))
     result = _evaluate(metric, _retrieval_samples(['x', 'y', 'z']))
     # i2t ranks of the own caption: 1, 0, 1; t2i: 2, 0, 1; image 0 holds the held-out star
@@ -71,7 +71,8 @@ def test_retrieval_counts_identical_captions_as_correct():
 
 
 def test_region_recognition_top1_and_mean_accuracy():
-    metric = RegionRecognitionMetric(vocabulary=['circle', 'square', 'star'], held_out=['star'])
+    metric = RegionRecognitionMetric(vocabulary=['circle', 'square', 'star'],
+                                     seen_classes=['circle', 'square'])
     samples = [
         dict(pred_region_scores=torch.tensor([[.9, .1, .0], [.2, .3, .8]]),
              gt_instances=dict(tags=[['circle'], ['star']])),
@@ -96,7 +97,8 @@ def test_region_recognition_among_candidate_classes():
 
 
 def test_dense_miou_from_segments_hand_computed():
-    metric = DenseZeroShotIoUMetric(vocabulary=['circle', 'sky', 'grass'], held_out=['grass'])
+    metric = DenseZeroShotIoUMetric(vocabulary=['circle', 'sky', 'grass'],
+                                    seen_classes=['Circle', 'sky'])
     masks = torch.zeros(4, 4, 4, dtype=torch.bool)  # padded beyond the 2x3 prediction
     masks[0, 0, 0] = True  # circle
     masks[1, 0, 1:3] = True  # sky
@@ -110,6 +112,8 @@ def test_dense_miou_from_segments_hand_computed():
         {'mIoU': 50., 'mIoU_seen': 75., 'mIoU_held_out': 0.})
 
 
-def test_held_out_names_must_be_in_the_vocabulary():
-    with pytest.raises(ValueError, match="held-out class 'dog'"):
-        RegionRecognitionMetric(vocabulary=['cat'], held_out=['dog'])
+def test_no_split_when_every_class_was_seen():
+    metric = RegionRecognitionMetric(vocabulary=['cat', 'dog'], seen_classes=['dog', 'CAT'])
+    assert not metric.split.has_split and metric.split.held_out.tolist() == [False, False]
+    samples = [dict(pred_region_scores=torch.tensor([[.9, .1]]), gt_instances=dict(tags=[['cat']]))]
+    assert _evaluate(metric, samples) == pytest.approx({'top1': 100., 'mean_acc': 100.})

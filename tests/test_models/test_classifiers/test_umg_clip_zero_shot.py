@@ -58,8 +58,10 @@ def test_scores_are_the_softmax_of_scaled_cosines():
 def test_vocabulary_swap_and_errors():
     model = build()
     assert model.num_classes == 3
-    model.set_vocabulary('pascal_voc_20')
+    assert model.set_vocabulary('pascal_voc_20') is model.vocabulary
     assert model(torch.randn(1, 3, 32, 32), mode='tensor').shape == (1, 20)
+    with pytest.raises(ValueError, match='no thing/stuff split'):
+        model.set_vocabulary(['cat'], stuff=['sky'])
     with pytest.raises(RuntimeError, match='invalid mode'):
         model(torch.randn(1, 3, 32, 32), mode='features')
     with pytest.raises(ValueError, match="collate_fn=dict\\(type='default_collate'\\)"):

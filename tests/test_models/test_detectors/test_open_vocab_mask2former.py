@@ -14,6 +14,7 @@ from mmengine.registry import init_default_scope
 import umg_mm  # noqa: F401  (registers the model)
 from tests.umg_fixtures import demo_panoptic_batch as batch
 from umg_mm.models.utils import TINY_OPEN_CLIP_CFG as TINY
+from umg_mm.structures import join_things_stuff
 
 CONFIG = (Path(__file__).resolve().parents[3] /
           'configs/umg/umg-mask2former_vit-b16_8xb2-lsj-50e_coco-panoptic.py')
@@ -111,6 +112,21 @@ def test_vocabulary_swap_predicts_over_the_new_classes(model):
     assert model.panoptic_fusion_head.num_classes == 133
 
 
+def test_vocabulary_protocol_keeps_the_thing_stuff_split(model):
+    coco = model.vocabulary
+    assert coco.num_things == 80 and len(coco.stuff) == 53
+    assert coco.things.class_names[0] == 'person' and coco.stuff.class_names[-1] == 'rug'
+    try:
+        split = model.set_vocabulary(join_things_stuff(['cat', 'circle'], ['sky']))
+        assert model.vocabulary == split and model.num_things_classes == 2
+        assert model.panoptic_fusion_head.num_stuff_classes == 1
+        with pytest.raises(ValueError, match='which classes are stuff'):
+            model.set_vocabulary(['cat', 'sky'])
+    finally:
+        assert model.set_vocabulary(coco) == coco
+    assert model.panoptic_fusion_head.num_classes == 133
+
+
 def test_fallback_fills_void_pixels_with_unseen_classes_only(model):
     """With the fallback, covered pixels keep their segment; void pixels may only become classes
     outside seen_classes (here the COCO things count as seen, so only stuff fills them)."""
@@ -138,7 +154,7 @@ def test_ade20k_fallback_fills_only_classes_outside_coco():
     """The ADE20K-panoptic config's model (tiny towers): over ADE20K's 150 classes, void pixels may
     become only classes COCO does not name (bed, cabinet, ... not person, sky)."""
     from mmdet.datasets import ADE20KPanopticDataset
-    from umg_mm.structures.vocabulary import seen_class_mask
+    from umg_mm.structures import SeenClasses
     init_default_scope('mmdet')
     cfg = tiny_coco_cfg()
     cfg.model.fallback = Config.fromfile(str(ADE_CONFIG)).model.fallback
@@ -148,7 +164,7 @@ def test_ade20k_fallback_fills_only_classes_outside_coco():
     model = MODELS.build(cfg.model).eval()
     meta = ADE20KPanopticDataset.METAINFO
     model.set_vocabulary(list(meta['thing_classes']), list(meta['stuff_classes']))
-    coco = seen_class_mask(model.vocabulary, 'coco_panoptic_133')
+    coco = SeenClasses('coco_panoptic_133').mask(model.vocabulary)
     assert coco.sum() > 0 and (~coco).sum() > 0
     data = batch(model, 150, training=False)
     with torch.no_grad():
@@ -189,5 +205,5 @@ def test_ade20k_config_changes_only_the_test_data_and_vocabulary_source():
     assert dataset.metainfo.thing_classes.endswith('ade20k_panoptic_things.txt')
     assert [e.type for e in ade.test_evaluator] == ['CocoPanopticMetric',
                                                     'PanopticSemanticIoUMetric']
-    assert ade.custom_hooks == [dict(type='DatasetVocabularyHook')]  # ADE's own names
-    assert coco.custom_hooks == [dict(type='DatasetVocabularyHook', texts='coco_panoptic_133')]
+    assert ade.custom_hooks == [dict(type='VocabularyHook')]  # ADE's own names
+    assert coco.custom_hooks == [dict(type='VocabularyHook', vocabulary='coco_panoptic_133')]

@@ -1,10 +1,10 @@
-"""pool_masks: the batched product equals the per-mask weighted mean, without a per-mask copy
-of the dense map."""
+"""patch_coverage_pool: the batched product equals the per-mask weighted mean, without a
+per-mask copy of the dense map."""
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
-from umg_mm.models.pretrainers.pooling import mask_coverage, pool_masks
+from umg_mm.models.pretrainers.pooling import mask_coverage, patch_coverage_pool
 
 
 class _LargestAllocation(TorchDispatchMode):
@@ -27,7 +27,7 @@ def test_pool_masks_equals_the_per_mask_mean_with_uneven_and_empty_images():
     dense = torch.randn(3, 5, 4, 4, requires_grad=True)  # (B, D, h, w), patch 2 -> 8x8 px
     counts = [3, 0, 2]
     masks = [torch.rand(n, 7, 8) > 0.5 for n in counts]  # 7 px tall: the last row is padding
-    pooled, coverage, image_index = pool_masks(dense, masks, patch_size=2)
+    pooled, coverage, image_index = patch_coverage_pool(dense, masks, patch_size=2)
     assert pooled.shape == (5, 5) and coverage.shape == (5, 4, 4)
     assert image_index.tolist() == [0, 0, 0, 2, 2]
     for s, (i, m) in enumerate((i, m) for i, ms in enumerate(masks) for m in ms):
@@ -43,9 +43,9 @@ def test_pool_masks_never_copies_the_dense_map_per_mask():
     dense = torch.randn(batch, dim, grid, grid, requires_grad=True)
     masks = [torch.rand(per_image, grid * 2, grid * 2) > 0.5 for _ in range(batch)]
     with _LargestAllocation() as mode:
-        pool_masks(dense, masks, patch_size=2)[0].sum().backward()
+        patch_coverage_pool(dense, masks, patch_size=2)[0].sum().backward()
     per_mask_copy = batch * per_image * dim * grid * grid  # (S, D, h, w)
     # the largest tensors are the masks' coverages: S x (2 h) x (2 w) floats at most
     assert mode.largest <= batch * per_image * (2 * grid) ** 2 < per_mask_copy
-    empty = pool_masks(dense, [torch.zeros(0, 16, 16, dtype=torch.bool)] * batch, 2)
+    empty = patch_coverage_pool(dense, [torch.zeros(0, 16, 16, dtype=torch.bool)] * batch, 2)
     assert empty[0].shape == (0, dim) and empty[2].numel() == 0

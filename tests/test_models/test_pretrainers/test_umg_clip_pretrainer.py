@@ -9,7 +9,7 @@ from torchvision.ops import roi_align
 
 import umg_mm  # noqa: F401
 from umg_mm.models.pretrainers import UMGCLIPPretrainer
-from umg_mm.models.pretrainers.pooling import mask_coverage, pool_masks, pool_regions
+from umg_mm.models.pretrainers.pooling import mask_coverage, patch_coverage_pool, pool_regions
 from umg_mm.models.utils import TINY_OPEN_CLIP_CFG
 
 LOSS = dict(type='MultiPositiveContrastiveLoss')
@@ -184,7 +184,7 @@ def test_region_pooling_is_roi_align_and_mask_pooling_weights_by_coverage():
     mask[0, :2, :2] = True  # the whole top-left patch
     mask[0, :2, 2] = True  # half of the top-right patch
     assert mask_coverage(mask, (2, 2), 2).tolist() == [[[1., .5], [0., 0.]]]
-    embedding, _, _ = pool_masks(dense, [mask], patch_size=2)
+    embedding, _, _ = patch_coverage_pool(dense, [mask], patch_size=2)
     assert embedding.item() == pytest.approx((1 * 1 + .5 * 2) / 1.5)
 
 
@@ -201,6 +201,14 @@ def test_predict_gives_zero_shot_outputs():
     assert second.pred_sem_seg.data.shape == (1, 24, 32)  # cropped to the unpadded image
     assert int(second.pred_sem_seg.data.max()) < 3
     assert model(**batch, mode='tensor')['dense'].shape == (2, 32, 4, 4)
+    # the vocabulary protocol: another vocabulary, or none (embeddings only)
+    assert model.vocabulary.class_names == ['circle', 'square', 'sky']
+    assert len(model.set_vocabulary(['circle, disc', 'sky'])) == 2
+    assert model(**_full_batch(model), mode='predict')[0].pred_img_scores.shape == (2,)
+    assert model.set_vocabulary(None) is None and model.vocabulary is None
+    assert 'pred_img_scores' not in model(**_full_batch(model), mode='predict')[0]
+    with pytest.raises(ValueError, match='no thing/stuff split'):
+        model.set_vocabulary(['cat'], stuff=['sky'])
 
 
 def test_configuration_errors():

@@ -25,8 +25,7 @@ def build_segmentor(ensemble=True):
     cfg = Config.fromfile(osp.join(ROOT, SYNTHETIC_CONFIG)).model
     cfg.train_vocabulary = TRAIN_VOCAB
     for part in ('ensemble', 'fallback'):
-        cfg.decode_head[part] = dict(cfg.decode_head[part], seen_classes=TRAIN_VOCAB) \
-            if ensemble else None
+        cfg[part] = dict(cfg[part], seen_classes=TRAIN_VOCAB) if ensemble else None
     cfg.decode_head.num_queries = 4
     cfg.decode_head.train_cfg.num_points = 64
     torch.manual_seed(0)
@@ -75,7 +74,10 @@ def test_loss_trains_head_not_tower(model):
 
 def test_predict_over_a_new_vocabulary(model):
     model.eval()
-    model.set_test_vocabulary(NEW_VOCAB)
+    assert model.set_vocabulary(NEW_VOCAB) is model.vocabulary
+    assert model.vocabulary.synonyms[1] == ('star', 'pentagram')
+    with pytest.raises(ValueError, match='no thing/stuff split'):
+        model.set_vocabulary(NEW_VOCAB[:2], stuff=NEW_VOCAB[2:])
     with torch.no_grad():
         results = model.predict(torch.randn(2, 3, 32, 32), samples())
     assert results[0].pred_sem_seg.data.shape == (1, 32, 32)
@@ -97,9 +99,9 @@ def test_vocabulary_order_permutes_the_scores(ensemble):
     inputs = torch.randn(1, 3, 32, 32)
     order = [3, 0, 4, 1, 2]
     with torch.no_grad():
-        model.set_test_vocabulary(NEW_VOCAB + ['circle'])
+        model.set_vocabulary(NEW_VOCAB + ['circle'])
         first = model.predict(inputs, samples(1))[0].seg_logits.data
-        model.set_test_vocabulary([NEW_VOCAB[i] for i in order] + ['circle'])
+        model.set_vocabulary([NEW_VOCAB[i] for i in order] + ['circle'])
         second = model.predict(inputs, samples(1))[0].seg_logits.data
     torch.testing.assert_close(second[:5], first[order], rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(second[5], first[5], rtol=1e-4, atol=1e-5)
@@ -107,7 +109,7 @@ def test_vocabulary_order_permutes_the_scores(ensemble):
 
 def test_slide_inference_over_a_new_vocabulary(model):
     model.eval()
-    model.set_test_vocabulary(NEW_VOCAB)
+    model.set_vocabulary(NEW_VOCAB)
     model.test_cfg = ConfigDict(mode='slide', crop_size=(32, 32), stride=(16, 16))
     try:
         meta = dict(img_shape=(48, 64), pad_shape=(48, 64), ori_shape=(48, 64))
@@ -126,7 +128,7 @@ def test_each_vocabulary_is_embedded_once(model, monkeypatch):
     encode = model.text_encoder.encode_text
     monkeypatch.setattr(model.text_encoder, 'encode_text',
                         lambda texts, **kw: calls.append(len(texts)) or encode(texts, **kw))
-    model.set_test_vocabulary(['red thing', 'blue thing', 'green thing'])
+    model.set_vocabulary(['red thing', 'blue thing', 'green thing'])
     with torch.no_grad():
         for _ in range(3):
             model.predict(torch.randn(1, 3, 32, 32), samples(1))
@@ -143,6 +145,30 @@ def test_errors_name_the_fix():
     cfg.decode_head.num_classes = 4
     with pytest.raises(ValueError, match='remove num_classes'):
         MODELS.build(cfg)
+    del cfg.decode_head['num_classes']
+    cfg.decode_head.ensemble = cfg.pop('ensemble')
+    with pytest.raises(ValueError, match=r"\['ensemble'\] moved to the segmentor"):
+        MODELS.build(cfg)
+
+
+def test_head_emits_raw_logits_and_the_segmentor_post_processes(model):
+    """Head -> raw class and mask logits -> the segmentor's ensemble and fallback, as in the
+    panoptic detector: the head holds no post-processing part."""
+    model.eval()
+    model.set_vocabulary(NEW_VOCAB)
+    head = model.decode_head
+    assert not hasattr(head, 'ensemble') and not hasattr(head, 'fallback')
+    assert type(model.ensemble).__name__ == 'VocabEnsemble'
+    assert model.ensemble.seen_mask.tolist() == [False] * 5  # follows set_vocabulary
+    head.set_vocabulary(NEW_VOCAB)
+    meta = dict(img_shape=(32, 32), pad_shape=(32, 32), batch_input_shape=(32, 32))
+    with torch.no_grad():
+        x = model.extract_feat(torch.randn(1, 3, 32, 32))
+        cls_logits, mask_logits = head.query_logits(x, [meta])
+        raw = head.predict(x, [meta], model.test_cfg)
+        post = model.encode_decode(torch.randn(1, 3, 32, 32), [meta])
+    assert cls_logits.shape == (1, 4, 6) and mask_logits.shape[:2] == (1, 4)
+    assert raw.shape == post.shape == (1, 5, 32, 32)
 
 
 @pytest.mark.parametrize('ensemble', [True, False])
@@ -152,7 +178,7 @@ def test_label_maps_equal_the_logits_path(ensemble):
     and the logits resized to another original shape."""
     model = build_segmentor(ensemble).eval()
     vocabulary = NEW_VOCAB + TRAIN_VOCAB + [f'thing number {i}' for i in range(30)]
-    model.set_test_vocabulary(vocabulary)
+    model.set_vocabulary(vocabulary)
     torch.manual_seed(1)
     inputs = torch.randn(2, 3, 32, 32)
     resized = dict(img_shape=(28, 30), pad_shape=(32, 32), ori_shape=(45, 37),

@@ -60,8 +60,8 @@ def segmentor_cfg(ctx: BenchmarkContext) -> ConfigDict:
     cfg['text_encoder'].update(model_cfg=clip_cfg, checkpoint=None, templates='single')
     cfg['train_vocabulary'] = TRAIN_VOCABULARY
     for part in ('ensemble', 'fallback'):  # the parts that know the training classes
-        if cfg['decode_head'].get(part):
-            cfg['decode_head'][part]['seen_classes'] = TRAIN_VOCABULARY
+        if cfg.get(part):
+            cfg[part]['seen_classes'] = TRAIN_VOCABULARY
     return cfg
 
 
@@ -81,7 +81,7 @@ def run(ctx: BenchmarkContext) -> SectionResult:
                 padding_size=[0, 0, 0, 0])
 
     def predict(vocabulary, logits=False):
-        model.set_test_vocabulary(vocabulary)
+        model.set_vocabulary(vocabulary)
         model.test_cfg['output_logits'] = logits
         return model.predict(inputs, [SegDataSample(metainfo=meta)])
 
@@ -97,11 +97,11 @@ def run(ctx: BenchmarkContext) -> SectionResult:
                   for name, vocabulary, logits in [('large', large, False),
                                                    ('small', small, False),
                                                    ('large_logits', large, True)]}
-        model.set_test_vocabulary(large)
+        model.set_vocabulary(large)
         features = model.extract_feat(inputs)
         metas = [dict(meta, batch_input_shape=(size, size))]
-        candidates = len(model.decode_head.candidate_classes(
-            features, *model.decode_head.query_predictions(features, metas)))
+        candidates = len(model.candidate_classes(
+            features, *model.query_predictions(features, metas)))
     if tuple(out.shape[-2:]) != (size, size) or int(out.max()) >= LARGE:
         raise RuntimeError(f'unexpected prediction: shape {tuple(out.shape)}, max label '
                            f'{int(out.max())}')

@@ -1,8 +1,6 @@
 """Hooks of umg_mm."""
 from .atomic_checkpoint_hook import AtomicCheckpointHook
-from .dataset_vocabulary_hook import DatasetVocabularyHook
 from .progress_logger_hook import ProgressLoggerHook
-from .semseg_vocabulary_hook import SemSegVocabularyHook, dataset_vocabulary
+from .vocabulary_hook import VocabularyHook, dataset_vocabulary
 
-__all__ = ['AtomicCheckpointHook', 'DatasetVocabularyHook', 'ProgressLoggerHook',
-           'SemSegVocabularyHook', 'dataset_vocabulary']
+__all__ = ['AtomicCheckpointHook', 'ProgressLoggerHook', 'VocabularyHook', 'dataset_vocabulary']

@@ -23,15 +23,15 @@ class DenseZeroShotIoUMetric(BaseMetric):
 
     Args:
         vocabulary: the model's vocabulary.
-        held_out: held-out class names: adds ``mIoU_seen`` / ``mIoU_held_out`` (means over
-            those classes).
+        seen_classes: the training classes: adds ``mIoU_seen`` / ``mIoU_held_out`` (means
+            over the classes of ``vocabulary`` in / not in them).
     """
     default_prefix = 'dense'
 
-    def __init__(self, vocabulary: VocabularySpec, held_out: Optional[VocabularySpec] = None,
+    def __init__(self, vocabulary: VocabularySpec, seen_classes: Optional[VocabularySpec] = None,
                  collect_device: str = 'cpu', prefix: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
-        self.split = ClassSplit(vocabulary, held_out)
+        self.split = ClassSplit(vocabulary, seen_classes)
         self.ignore_index = 255 if len(self.split) < 255 else len(self.split)
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:

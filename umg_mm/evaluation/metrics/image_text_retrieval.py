@@ -20,21 +20,22 @@ class ImageTextRetrievalMetric(BaseMetric):
     scored as high as the best correct one rank before it).
 
     Args:
-        held_out: held-out class names (with ``vocabulary``): adds ``_seen`` / ``_held_out``
-            recalls over the queries whose image's tags (``img_tags``) contain no / some held-out
-            class; the gallery is always the whole set.
-        vocabulary: the vocabulary that holds the held-out names (needed with ``held_out``).
+        seen_classes: the training classes (with ``vocabulary``): adds ``_seen`` /
+            ``_held_out`` recalls over the queries whose image's tags (``img_tags``) contain no /
+            some class of ``vocabulary`` outside them; the gallery is always the whole set.
+        vocabulary: the vocabulary of the tags (needed with ``seen_classes``).
         topk: the k of the recalls.
     """
     default_prefix = 'retrieval'
 
-    def __init__(self, held_out: Optional[VocabularySpec] = None,
+    def __init__(self, seen_classes: Optional[VocabularySpec] = None,
                  vocabulary: Optional[VocabularySpec] = None, topk: Sequence[int] = (1, 5, 10),
                  collect_device: str = 'cpu', prefix: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
-        if held_out is not None and vocabulary is None:
-            raise ValueError('held_out needs the vocabulary that holds those class names')
-        self.split = ClassSplit(vocabulary, held_out) if vocabulary is not None else None
+        if seen_classes is not None and vocabulary is None:
+            raise ValueError('ImageTextRetrievalMetric: seen_classes needs the vocabulary of the '
+                             'images\' tags (vocabulary=...)')
+        self.split = ClassSplit(vocabulary, seen_classes) if vocabulary is not None else None
         self.topk = tuple(topk)
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:

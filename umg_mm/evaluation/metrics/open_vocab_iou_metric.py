@@ -6,7 +6,8 @@ from mmengine.logging import MMLogger
 from mmseg.evaluation import IoUMetric
 from mmseg.registry import METRICS
 
-from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary, seen_class_mask
+from umg_mm.structures.seen_classes import SeenClasses
+from umg_mm.structures.vocabulary import Vocabulary
 
 
 @METRICS.register_module()
@@ -15,7 +16,8 @@ class OpenVocabIoUMetric(IoUMetric):
 
     Everything ``IoUMetric`` reports is kept (``aAcc``, ``mIoU``, the per-class table); two keys
     are added: ``mIoU_seen`` and ``mIoU_held_out``, the mean IoU (in %) over the evaluated classes
-    that are / are not in ``seen_classes`` (by name, see :func:`seen_class_mask`), each over the
+    that are / are not in ``seen_classes`` (by name, see
+    :class:`~umg_mm.structures.SeenClasses`), each over the
     classes present in the ground truth or the predictions, as ``mIoU`` is (mmseg gives absent
     classes NaN IoU and averages with ``nanmean``). A subset that is empty gives NaN.
 
@@ -31,7 +33,7 @@ class OpenVocabIoUMetric(IoUMetric):
         if 'mIoU' not in self.metrics:
             raise ValueError(f'OpenVocabIoUMetric breaks mIoU down; iou_metrics={self.metrics} '
                              f"must include 'mIoU'")
-        self.seen_vocabulary = load_vocabulary(seen_classes)
+        self.seen_classes = SeenClasses(seen_classes)
 
     def compute_metrics(self, results: List[tuple]) -> Dict[str, float]:
         """Compute ``IoUMetric``'s metrics and the seen / held-out mIoU.
@@ -51,7 +53,7 @@ class OpenVocabIoUMetric(IoUMetric):
         with np.errstate(divide='ignore', invalid='ignore'):
             iou = intersect / union  # NaN where a class is in neither labels nor predictions
         vocabulary = self.dataset_meta.get('vocabulary', self.dataset_meta['classes'])
-        seen = seen_class_mask(vocabulary, self.seen_vocabulary)
+        seen = self.seen_classes.mask(vocabulary)
         if len(seen) != len(iou):
             raise ValueError(f'the dataset names {len(seen)} classes but the results have '
                              f'{len(iou)}; the dataset metainfo "vocabulary" and "classes" '

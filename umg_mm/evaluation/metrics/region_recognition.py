@@ -22,15 +22,16 @@ class RegionRecognitionMetric(BaseMetric):
         vocabulary: the model's vocabulary.
         classes: the candidate classes (a subset of ``vocabulary``, e.g. the things of a world
             whose boxes are all things); default: the whole vocabulary.
-        held_out: held-out class names: adds ``_seen`` / ``_held_out`` by the ground-truth class.
+        seen_classes: the training classes: adds ``_seen`` / ``_held_out`` by whether the
+            ground-truth class is among them.
     """
     default_prefix = 'region'
 
     def __init__(self, vocabulary: VocabularySpec, classes: Optional[VocabularySpec] = None,
-                 held_out: Optional[VocabularySpec] = None, collect_device: str = 'cpu',
+                 seen_classes: Optional[VocabularySpec] = None, collect_device: str = 'cpu',
                  prefix: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
-        self.split = ClassSplit(vocabulary, held_out)
+        self.split = ClassSplit(vocabulary, seen_classes)
         self.columns = np.arange(len(self.split))
         if classes is not None:
             names = ClassSplit(classes).names

@@ -3,37 +3,35 @@ from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from umg_mm.structures.vocabulary import Vocabulary, load_held_out_names, load_vocabulary
+from umg_mm.structures.seen_classes import SeenClasses
+from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary
 
 VocabularySpec = Union[str, Sequence[str], Vocabulary]
 
 
 class ClassSplit:
     """The evaluation vocabulary (label order = the model's score columns) and which classes
-    are held out.
+    are held out: those not in ``seen_classes`` (:class:`~umg_mm.structures.SeenClasses`).
 
     Args:
         vocabulary: the vocabulary the model scores (``test_cfg.vocabulary``): a file, a shipped
             name or a list.
-        held_out: class names (file or list) held out of some training stage (the synthetic
-            world's ``vocabularies/held_out.txt``); ``None`` or an empty list: no split.
+        seen_classes: the classes of some training stage (the synthetic world's
+            ``vocabularies/seen.txt``); ``None``, or every class seen: no split.
     """
 
-    def __init__(self, vocabulary: VocabularySpec, held_out: Optional[VocabularySpec] = None):
+    def __init__(self, vocabulary: VocabularySpec,
+                 seen_classes: Optional[VocabularySpec] = None):
         vocab = load_vocabulary(vocabulary)
         self.names: List[str] = vocab.class_names
         self.index: Dict[str, int] = {}
         for label, synonyms in enumerate(vocab.synonyms):
             for name in synonyms:
                 self.index.setdefault(name, label)
-        self.held_out = np.zeros(len(self.names), dtype=bool)
-        held_out_names = load_held_out_names(held_out)
-        self.has_split = bool(held_out_names)
-        for name in held_out_names:
-            if name not in self.index:
-                raise ValueError(f'held-out class {name!r} is not in the evaluation '
-                                 f'vocabulary {vocab.source} ({len(self.names)} classes)')
-            self.held_out[self.index[name]] = True
+        seen = SeenClasses.build(seen_classes)
+        self.held_out = np.zeros(len(self.names), dtype=bool) if seen is None else \
+            seen.held_out_mask(vocab)
+        self.has_split = bool(self.held_out.any())
 
     def __len__(self) -> int:
         return len(self.names)
@@ -47,7 +45,7 @@ class ClassSplit:
 
     def subsets(self, labels: np.ndarray) -> Dict[str, np.ndarray]:
         """Row selections ``{'': all, '_seen': ..., '_held_out': ...}`` for rows of ``labels``
-        (the split only when a held-out list was given)."""
+        (the split only when some class is held out)."""
         labels = np.asarray(labels, dtype=np.int64)
         if not self.has_split:
             return {'': np.ones(len(labels), dtype=bool)}

@@ -24,18 +24,18 @@ class ZeroShotClassificationMetric(BaseMetric):
         vocabulary: the model's vocabulary (its score columns).
         label_file: the labels file.
         classes: the label indices' classes (a subset of ``vocabulary``); default: ``vocabulary``.
-        held_out: held-out class names; adds ``top{k}_seen`` / ``top{k}_held_out`` (by the
-            ground-truth class).
+        seen_classes: the training classes; adds ``top{k}_seen`` / ``top{k}_held_out`` (by
+            whether the ground-truth class is among them).
         topk: the k of the top-k accuracies.
     """
     default_prefix = 'zero_shot_cls'
 
     def __init__(self, vocabulary: VocabularySpec, label_file: str,
                  classes: Optional[VocabularySpec] = None,
-                 held_out: Optional[VocabularySpec] = None, topk: Sequence[int] = (1, 5),
+                 seen_classes: Optional[VocabularySpec] = None, topk: Sequence[int] = (1, 5),
                  collect_device: str = 'cpu', prefix: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
-        self.split = ClassSplit(vocabulary, held_out)
+        self.split = ClassSplit(vocabulary, seen_classes)
         candidates = ClassSplit(classes if classes is not None else vocabulary)
         missing = [n for n in candidates.names if n not in self.split.index]
         if missing:

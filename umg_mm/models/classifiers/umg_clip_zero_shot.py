@@ -17,7 +17,7 @@ from mmpretrain.models.multimodal.clip.clip import PROMPT_MAP, PROTOTYPE_MAP
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 from mmpretrain.structures import DataSample
 
-from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary
+from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary, refuse_stuff
 from umg_mm.models.text.templates import load_templates
 from umg_mm.registry import MODELS
 
@@ -126,16 +126,18 @@ class UMGCLIPZeroShot(BaseModel):
         self.templates = resolve_prompts(text_prompt)
         self.set_vocabulary(text_prototype)
 
-    def set_vocabulary(self, text_prototype: VocabularySpec) -> Vocabulary:
+    def set_vocabulary(self, vocabulary: VocabularySpec, stuff: None = None) -> Vocabulary:
         """Classify over these classes from now on (label ``k`` = class ``k``); no retraining.
 
         Args:
-            text_prototype: see :func:`resolve_prototype`.
+            vocabulary: see :func:`resolve_prototype`.
+            stuff: must be ``None`` (classification has no thing/stuff split).
 
         Returns:
-            The loaded :class:`Vocabulary`.
+            The loaded :class:`Vocabulary` (also ``self.vocabulary``).
         """
-        self.vocabulary = resolve_prototype(text_prototype)
+        refuse_stuff(stuff, type(self).__name__)
+        self.vocabulary = resolve_prototype(vocabulary)
         return self.vocabulary
 
     @property

@@ -6,7 +6,7 @@ from mmdet.registry import MODELS as MMDET_MODELS
 from mmdet.structures import SampleList
 from torch import Tensor
 
-from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary
+from umg_mm.structures.vocabulary import Vocabulary, join_things_stuff, load_vocabulary
 from umg_mm.registry import MODELS
 
 VocabularySpec = Union[str, Sequence, Vocabulary]
@@ -42,10 +42,10 @@ class OpenVocabMask2Former(Mask2Former):
         vocabulary: ``dict(thing_classes=..., stuff_classes=...)``, each a benchmark vocabulary
             name, a vocabulary file or a list of names. Labels are the things, then the stuff
             (mmdet's panoptic convention). Replace it with :meth:`set_vocabulary` or, when a
-            dataset drives the run, with :class:`~umg_mm.engine.hooks.DatasetVocabularyHook`.
-        ensemble: :class:`~umg_mm.models.heads.VocabEnsemble` config, or ``None`` for the head's
-            scores alone.
-        fallback: :class:`~umg_mm.models.heads.UncoveredRegionFallback` config: labels the
+            dataset drives the run, let :class:`~umg_mm.engine.hooks.VocabularyHook` do it.
+        ensemble: :class:`~umg_mm.models.open_vocab.VocabEnsemble` config, or ``None`` for the
+            head's scores alone.
+        fallback: :class:`~umg_mm.models.open_vocab.UncoveredRegionFallback` config: labels the
             pixels no proposal covers with the dense embeddings (new classes that training left
             void); ``None`` leaves them void.
         neck, train_cfg, test_cfg, data_preprocessor, init_cfg: as mmdet's ``Mask2Former``.
@@ -81,29 +81,41 @@ class OpenVocabMask2Former(Mask2Former):
                          init_cfg=init_cfg)
         self.ensemble = MODELS.build(ensemble) if ensemble is not None else None
         self.fallback = MODELS.build(fallback) if fallback is not None else None
-        self.set_vocabulary(**vocabulary)
+        self.set_vocabulary(vocabulary['thing_classes'], vocabulary['stuff_classes'])
 
     @property
     def vocabulary(self) -> Vocabulary:
-        """The current vocabulary: things, then stuff."""
+        """The current vocabulary: things, then stuff (``num_things`` gives the split)."""
         return self.panoptic_head.cls_embed.vocabulary
 
-    def set_vocabulary(self, thing_classes: VocabularySpec,
-                       stuff_classes: VocabularySpec) -> Vocabulary:
-        """Segment these classes from now on; nothing is retrained.
+    def set_vocabulary(self, vocabulary: VocabularySpec,
+                       stuff: Optional[VocabularySpec] = None) -> Vocabulary:
+        """Segment these classes from now on; nothing is retrained. The text embeddings, the
+        class counts of the head and the fusion head, the ensemble and the fallback follow.
 
         Args:
-            thing_classes: countable classes (instances are separated); labels ``0 .. T - 1``.
-            stuff_classes: amorphous classes; labels ``T .. T + S - 1``.
+            vocabulary: the thing classes (countable, instances separated; labels
+                ``0 .. T - 1``), anything ``load_vocabulary`` accepts; or, with ``stuff=None``,
+                a whole panoptic :class:`Vocabulary` with its ``num_things`` (as
+                ``model.vocabulary`` or :func:`~umg_mm.structures.join_things_stuff` gives).
+            stuff: the stuff classes (amorphous; labels ``T .. T + S - 1``).
 
         Returns:
-            The combined vocabulary.
+            The panoptic vocabulary, things then stuff.
         """
-        things, stuff = load_vocabulary(thing_classes), load_vocabulary(stuff_classes)
-        vocabulary = self.panoptic_head.set_vocabulary(things, stuff)
+        if stuff is not None:
+            vocabulary = join_things_stuff(vocabulary, stuff)
+        else:
+            vocabulary = load_vocabulary(vocabulary)
+            if vocabulary.num_things is None:
+                raise ValueError(f'OpenVocabMask2Former.set_vocabulary({vocabulary.source!r}): a '
+                                 f'panoptic model needs to know which classes are stuff; give '
+                                 f'set_vocabulary(things, stuff) or a vocabulary with its split '
+                                 f'(join_things_stuff)')
+        vocabulary = self.panoptic_head.set_vocabulary(vocabulary)
         for module in (self, self.panoptic_fusion_head):
-            module.num_things_classes = len(things)
-            module.num_stuff_classes = len(stuff)
+            module.num_things_classes = len(vocabulary.things)
+            module.num_stuff_classes = len(vocabulary.stuff)
             module.num_classes = len(vocabulary)
         for part in (self.ensemble, self.fallback):
             if part is not None:

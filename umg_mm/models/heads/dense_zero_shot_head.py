@@ -8,7 +8,7 @@ from torch import Tensor, nn
 
 from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary
 from .open_vocab_seg_head import output_size
-from .uncovered_fallback import class_similarities
+from ..open_vocab.similarity import class_similarities
 
 
 @MODELS.register_module()

@@ -56,21 +56,19 @@ class OpenVocabMask2FormerHead(Mask2FormerHead):
             dict(classifier, in_channels=self.query_feat.embedding_dim))
         self.void_weight = void_weight
 
-    def set_vocabulary(self, things: Vocabulary, stuff: Vocabulary) -> Vocabulary:
-        """Classify over ``things`` then ``stuff`` from now on (labels ``0..K-1``, void ``K``).
+    def set_vocabulary(self, vocabulary: Vocabulary) -> Vocabulary:
+        """Classify over ``vocabulary``'s things then stuff from now on (labels ``0..K-1``,
+        void ``K``); the detector's :meth:`set_vocabulary` calls it.
 
         Args:
-            things: the thing classes (labels ``0 .. len(things) - 1``).
-            stuff: the stuff classes (the following labels).
+            vocabulary: a panoptic vocabulary (``num_things`` set, things first).
 
         Returns:
-            The combined vocabulary.
+            ``vocabulary``.
         """
-        vocabulary = Vocabulary(things.synonyms + stuff.synonyms,
-                                source=f'{things.source} + {stuff.source}')
         self.cls_embed.set_vocabulary(vocabulary)
-        self.num_things_classes = len(things)
-        self.num_stuff_classes = len(stuff)
+        self.num_things_classes = len(vocabulary.things)
+        self.num_stuff_classes = len(vocabulary.stuff)
         self.num_classes = len(vocabulary)
         self.class_weight = [1.0] * self.num_classes + [self.void_weight]
         self.loss_cls.class_weight = self.class_weight

@@ -51,9 +51,11 @@ def mask_coverage(masks: torch.Tensor, grid: Tuple[int, int], patch_size: int) -
     return masks.reshape(-1, grid[0], patch_size, grid[1], patch_size).mean(dim=(2, 4))
 
 
-def pool_masks(dense: torch.Tensor, masks: Sequence[torch.Tensor],
-               patch_size: int) -> Tuple[torch.Tensor, ...]:
-    """Mask embeddings: the coverage-weighted mean of the patch embeddings under each mask.
+def patch_coverage_pool(dense: torch.Tensor, masks: Sequence[torch.Tensor],
+                        patch_size: int) -> Tuple[torch.Tensor, ...]:
+    """Mask embeddings: per binary pixel mask, the mean of the patch embeddings weighted by the
+    fraction of each patch the mask covers (for soft query masks of mask logits, see
+    :func:`umg_mm.models.open_vocab.masked_average_pool`).
 
     One batched product ``(B, S_max, h w) x (B, h w, D)`` over the images' padded coverages:
     memory ``B S_max (h w + D)``, never a per-mask copy of the dense map.

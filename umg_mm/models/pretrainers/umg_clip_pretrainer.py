@@ -9,9 +9,10 @@ from mmengine.structures import PixelData
 from torch import nn
 
 from umg_mm.registry import MODELS
-from ..heads.uncovered_fallback import class_similarities
+from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary, refuse_stuff
+from ..open_vocab.similarity import class_similarities
 from ..losses import string_ids
-from .pooling import covered_pixels, pool_masks, pool_regions
+from .pooling import covered_pixels, patch_coverage_pool, pool_regions
 
 LOSS_NAMES = ('image_text', 'region_text', 'pixel_text', 'pixel_dense')
 
@@ -117,6 +118,31 @@ class UMGCLIPPretrainer(BaseModel):
         self.pixel_coverage = pixel_coverage
         self.test_cfg = dict(test_cfg or {})
 
+    @property
+    def vocabulary(self) -> Optional[Vocabulary]:
+        """The classes of the zero-shot scores (``test_cfg.vocabulary``, read on first use, so
+        a config's file need not exist where another vocabulary is set); ``None``: no class
+        scores (image and text embeddings only)."""
+        spec = self.test_cfg.get('vocabulary')
+        if spec is not None and not isinstance(spec, Vocabulary):
+            spec = self.test_cfg['vocabulary'] = load_vocabulary(spec)
+        return spec
+
+    def set_vocabulary(self, vocabulary: Optional[Union[str, Sequence, Vocabulary]],
+                       stuff: None = None) -> Optional[Vocabulary]:
+        """Score these classes from now on (``None``: none, embeddings only).
+
+        Args:
+            vocabulary: anything ``load_vocabulary`` accepts, or ``None``.
+            stuff: must be ``None`` (no thing/stuff split).
+
+        Returns:
+            The loaded :class:`Vocabulary` (or ``None``).
+        """
+        refuse_stuff(stuff, type(self).__name__)
+        self.test_cfg['vocabulary'] = None if vocabulary is None else load_vocabulary(vocabulary)
+        return self.test_cfg['vocabulary']
+
     # ------------------------------------------------------------------ modes
     def forward(self, inputs: torch.Tensor, data_samples: Optional[list] = None,
                 mode: str = 'tensor'):
@@ -172,8 +198,8 @@ class UMGCLIPPretrainer(BaseModel):
                 pooled, text[region_slice], ids[region_slice],
                 _owner_pairs(region_texts, dense.device))
         if 'pixel_text' in self.losses or 'pixel_dense' in self.losses:
-            pooled, coverage, image_index = pool_masks(dense, [s.masks for s in segments],
-                                                       self.patch_size)
+            pooled, coverage, image_index = patch_coverage_pool(
+                dense, [s.masks for s in segments], self.patch_size)
             pairs = _owner_pairs(mask_texts, dense.device)
             if 'pixel_text' in self.losses:
                 losses['pixel_text'] = self.losses['pixel_text'](
@@ -208,8 +234,8 @@ class UMGCLIPPretrainer(BaseModel):
             for i, embedding in zip(captioned, captions):
                 data_samples[i].text_embedding = embedding
         classes = None
-        if self.test_cfg.get('vocabulary') is not None:
-            classes = self.text_encoder.classifier(self.test_cfg['vocabulary'],
+        if self.vocabulary is not None:
+            classes = self.text_encoder.classifier(self.vocabulary,
                                                    self.test_cfg.get('templates'))
             regions = F.normalize(
                 pool_regions(dense, [s.gt_instances.bboxes for s in data_samples],

@@ -1,5 +1,5 @@
 """mmseg's EncoderDecoder over a training vocabulary and a swappable test vocabulary."""
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.structures import PixelData
@@ -9,8 +9,9 @@ from mmseg.structures import SegDataSample
 from mmseg.utils import ConfigType, OptSampleList, SampleList
 from torch import Tensor
 
-from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary
+from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary, refuse_stuff
 from ..heads.open_vocab_seg_head import output_size
+from ..open_vocab import class_similarities, map_candidates, mask_class_scores, mixture_candidates
 
 VocabularySpec = Union[str, Sequence, Vocabulary]
 
@@ -29,11 +30,14 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
       ``backbone`` and ``text_encoder``, so a umg_mm pretraining checkpoint (or the output of
       ``tools/convert_open_clip.py to-umg``) loads with ``load_from`` or ``tools/test.py``.
     * ``decode_head``: a head with ``set_vocabulary`` whose classifier is the text embedding of
-      the current vocabulary: ``OpenVocabMask2FormerSegHead`` (trained) or
-      ``DenseZeroShotHead`` (training-free).
+      the current vocabulary: ``OpenVocabMask2FormerSegHead`` (trained; raw class and mask
+      logits) or ``DenseZeroShotHead`` (training-free);
+    * ``ensemble``, ``fallback``: the open-vocabulary post-processing of the mask head's logits
+      at test time (:mod:`umg_mm.models.open_vocab`, as in the panoptic detector).
 
-    The head classifies over ``train_vocabulary`` in :meth:`loss` and over ``test_vocabulary``
-    in :meth:`predict` and :meth:`_forward`; ``num_classes`` and ``out_channels`` follow the
+    The head classifies over ``train_vocabulary`` in :meth:`loss` and over :attr:`vocabulary`
+    (set by :meth:`set_vocabulary`) in :meth:`predict` and :meth:`_forward`; ``num_classes``
+    and ``out_channels`` follow the
     vocabulary in use, so mmseg's whole and sliding-window inference work unchanged.
 
     1. ``loss``: the head classifies over the training vocabulary.
@@ -47,13 +51,14 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
 
     .. code:: text
 
-     predict(): use test_vocabulary -> EncoderDecoder.predict()
+     predict(): use vocabulary -> EncoderDecoder.predict()
      EncoderDecoder.predict(): inference() -> postprocess_result()
      inference(): whole_inference() / slide_inference()
      whole_inference() / slide_inference(): encode_decode()
-     encode_decode(): extract_feat() -> decode_head.predict()
+     encode_decode(): extract_feat() -> decode_head.query_logits()
+                      -> ensemble -> class x mask scores -> fallback
 
-    By default (whole-image inference, a head with ``candidate_classes``) ``predict`` gives
+    By default (whole-image inference, a mask head with ``query_logits``) ``predict`` gives
     ``pred_sem_seg`` only, computed over the classes that can win a pixel (found at the masks'
     resolution): its time and memory do not grow with the vocabulary beyond the ``(Q, K)``
     query scores, with the label map of the full ``(K, H, W)`` logits. ``test_cfg.output_logits
@@ -68,10 +73,15 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
         train_vocabulary: the classes of the training label maps, in label order (a shipped
             name such as ``'coco_stuff_171'``, a vocabulary file or a list). ``None`` for a
             model that is never trained (``DenseZeroShotHead``).
-        test_vocabulary: the classes predicted at test time. ``None`` (the default): the
-            training vocabulary until ``SemSegVocabularyHook`` sets the evaluated dataset's
-            vocabulary. Given here, it is kept (the hook then only checks that the dataset has
-            as many classes).
+        test_vocabulary: the classes predicted until :meth:`set_vocabulary` (which
+            ``VocabularyHook`` calls with the evaluated dataset's vocabulary) replaces them.
+            ``None`` (the default): the training vocabulary.
+        ensemble: config of a ``VocabEnsemble`` (``alpha``, ``beta``, ``seen_classes``): the
+            mask head's class probabilities combined with the frozen CLIP's mask-pooled ones;
+            ``None``: the head's alone. Needs the backbone's ``'dense'`` output.
+        fallback: config of an ``UncoveredPixelFallback`` (``coverage_thr``, ``seen_classes``):
+            pixels no query covers take the dense embeddings' CLIP probabilities (classes that
+            training left void); ``None`` keeps the scores. Needs ``'dense'`` too.
         **kwargs: ``EncoderDecoder``'s arguments (``backbone``, ``decode_head``,
             ``data_preprocessor``, ``train_cfg``, ``test_cfg``, ...).
     """
@@ -80,6 +90,8 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
                  text_encoder: ConfigType,
                  train_vocabulary: Optional[VocabularySpec] = None,
                  test_vocabulary: Optional[VocabularySpec] = None,
+                 ensemble: Optional[ConfigType] = None,
+                 fallback: Optional[ConfigType] = None,
                  **kwargs):
         if train_vocabulary is None and test_vocabulary is None:
             raise ValueError('OpenVocabEncoderDecoder needs train_vocabulary (the classes of '
@@ -87,17 +99,23 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
                              'test_vocabulary')
         self.train_vocabulary = None if train_vocabulary is None \
             else load_vocabulary(train_vocabulary)
-        self.test_vocabulary_pinned = test_vocabulary is not None
-        self.test_vocabulary = load_vocabulary(test_vocabulary) if test_vocabulary is not None \
+        self._vocabulary = load_vocabulary(test_vocabulary) if test_vocabulary is not None \
             else self.train_vocabulary
         self._text_encoder_cfg = text_encoder
         super().__init__(**kwargs)
+        parts = dict(ensemble=ensemble, fallback=fallback)
+        for name, part in parts.items():
+            if part is not None and not hasattr(self.decode_head, 'query_logits'):
+                raise ValueError(f'the {name} post-processes a mask head\'s query logits; '
+                                 f'{type(self.decode_head).__name__} has none: set {name}=None')
+            setattr(self, name, MODELS.build(part) if part is not None else None)
+        self.set_vocabulary(self._vocabulary)
 
     def _init_decode_head(self, decode_head: ConfigType) -> None:
         """Build the text encoder, then the head over the training (else the test) vocabulary."""
         self.text_encoder = MODELS.build(self._text_encoder_cfg)
         decode_head = dict(decode_head, text_encoder=self.text_encoder)
-        decode_head.setdefault('vocabulary', self.train_vocabulary or self.test_vocabulary)
+        decode_head.setdefault('vocabulary', self.train_vocabulary or self._vocabulary)
         self.decode_head = MODELS.build(decode_head)
         if not hasattr(self.decode_head, 'set_vocabulary'):
             raise TypeError(f'{type(self.decode_head).__name__} has no set_vocabulary(); '
@@ -115,17 +133,29 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
         """Output channels of the head: the classes of its current vocabulary."""
         return self.decode_head.out_channels
 
-    def set_test_vocabulary(self, vocabulary: VocabularySpec) -> Vocabulary:
-        """Predict over ``vocabulary`` from now on (no retraining).
+    @property
+    def vocabulary(self) -> Vocabulary:
+        """The classes :meth:`predict` segments, in label order."""
+        return self._vocabulary
+
+    def set_vocabulary(self, vocabulary: VocabularySpec, stuff: None = None) -> Vocabulary:
+        """Predict over ``vocabulary`` from now on (no retraining); the head's classifier,
+        ensemble and fallback switch to it at the next :meth:`predict` (text embeddings cached).
 
         Args:
-            vocabulary: a shipped name, a vocabulary file, or a list of class names.
+            vocabulary: a shipped name, a vocabulary file, a list of class names or a
+                :class:`Vocabulary`.
+            stuff: must be ``None`` (semantic segmentation has no thing/stuff split).
 
         Returns:
             The loaded :class:`Vocabulary`.
         """
-        self.test_vocabulary = load_vocabulary(vocabulary)
-        return self.test_vocabulary
+        refuse_stuff(stuff, type(self).__name__)
+        self._vocabulary = load_vocabulary(vocabulary)
+        for part in (self.ensemble, self.fallback):
+            if part is not None:
+                part.set_vocabulary(self._vocabulary)
+        return self._vocabulary
 
     def encode_decode(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
         """Scores ``(B, K, H, W)`` at the size of ``inputs`` (whole image or one window).
@@ -136,7 +166,11 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
         """
         batch_img_metas = [dict(meta, batch_input_shape=tuple(inputs.shape[-2:]))
                            for meta in batch_img_metas]
-        return super().encode_decode(inputs, batch_img_metas)
+        if not hasattr(self.decode_head, 'query_logits'):
+            return super().encode_decode(inputs, batch_img_metas)
+        x = self.extract_feat(inputs)
+        cls_probs, mask_logits = self.query_predictions(x, batch_img_metas)
+        return self._class_scores(x, cls_probs, mask_logits, output_size(batch_img_metas[0]))
 
     def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
         """Losses of the head over the training vocabulary (see ``EncoderDecoder.loss``)."""
@@ -147,11 +181,11 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
         return super().loss(inputs, data_samples)
 
     def predict(self, inputs: Tensor, data_samples: OptSampleList = None) -> SampleList:
-        """Segment over the test vocabulary (see the class docstring for the two outputs)."""
-        self.decode_head.set_vocabulary(self.test_vocabulary)
+        """Segment over :attr:`vocabulary` (see the class docstring for the two outputs)."""
+        self.decode_head.set_vocabulary(self._vocabulary)
         if self.test_cfg.get('output_logits', False) or \
                 self.test_cfg.get('mode', 'whole') != 'whole' or \
-                not hasattr(self.decode_head, 'candidate_classes'):
+                not hasattr(self.decode_head, 'query_logits'):
             return super().predict(inputs, data_samples)
         if data_samples is not None:
             metas = [sample.metainfo for sample in data_samples]
@@ -170,10 +204,9 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
         (padding cropped, flipped back, resized to ``ori_shape``), over the head's candidate
         classes, ``test_cfg.class_chunk`` (default 128) at a time with a running maximum (all
         at once with a fallback, whose choice reads every class)."""
-        head = self.decode_head
-        cls_probs, mask_logits = head.query_predictions(x, metas)
-        classes = head.candidate_classes(x, cls_probs, mask_logits)
-        chunk = len(classes) if head.fallback is not None else \
+        cls_probs, mask_logits = self.query_predictions(x, metas)
+        classes = self.candidate_classes(x, cls_probs, mask_logits)
+        chunk = len(classes) if self.fallback is not None else \
             max(2, self.test_cfg.get('class_chunk', 128))
         starts = list(range(0, len(classes), chunk))
         if len(classes) - starts[-1] < 2 and len(starts) > 1:
@@ -181,7 +214,7 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
         best = [None] * len(metas)
         for start, end in zip(starts, starts[1:] + [len(classes)]):
             part = classes[start:end]
-            scores = head.class_scores(x, cls_probs, mask_logits, output_size(metas[0]), part)
+            scores = self._class_scores(x, cls_probs, mask_logits, output_size(metas[0]), part)
             chunk_samples = self.postprocess_result(
                 scores, [SegDataSample(metainfo=meta) for meta in metas])
             for i, sample in enumerate(chunk_samples):
@@ -195,7 +228,61 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
                                torch.where(better, label, best[i][1])]
         return [label for _, label in best]
 
+    def _dense(self, x, part: str) -> Tensor:
+        """The backbone's ``(B, D, h, w)`` dense embeddings, which ``part`` reads."""
+        if not isinstance(x, dict) or 'dense' not in x:
+            raise KeyError(f"the {part} needs the backbone's dense embeddings; build "
+                           f"UMGCLIPBackbone with out_type='dict' or set model.{part}=None")
+        return x['dense']
+
+    def query_predictions(self, x, metas: List[dict]) -> Tuple[Tensor, Tensor]:
+        """The head's ``(B, Q, K)`` class probabilities (void dropped; ensembled when configured)
+        and ``(B, Q, H_0, W_0)`` mask logits, over the head's current vocabulary."""
+        cls_logits, mask_logits = self.decode_head.query_logits(x, metas)
+        for name, part in (('ensemble', self.ensemble), ('fallback', self.fallback)):
+            if part is not None:
+                self._dense(x, name)
+        if self.ensemble is not None:
+            cls_logits = self.ensemble(cls_logits, x['dense'], mask_logits,
+                                       self.decode_head.cls_embed.class_embeddings())
+        return cls_logits.softmax(dim=-1)[..., :-1], mask_logits
+
+    def _class_scores(self, x, cls_probs: Tensor, mask_logits: Tensor, size: tuple,
+                      classes: Optional[Tensor] = None) -> Tensor:
+        """``(B, C, H, W)`` scores of ``classes`` (all when ``None``) at ``size``, uncovered
+        pixels filled by the fallback."""
+        if classes is not None:
+            cls_probs = cls_probs[..., classes]
+        scores = mask_class_scores(cls_probs, mask_logits, size)
+        if self.fallback is not None:
+            scores = self.fallback(scores, x['dense'],
+                                   self.decode_head.cls_embed.class_embeddings(), classes=classes)
+        return scores
+
+    def candidate_classes(self, x, cls_probs: Tensor, mask_logits: Tensor,
+                           chunk: int = 128) -> Tensor:
+        """The classes that can win a pixel of :meth:`_class_scores`' maps, bilinearly resized.
+
+        Found at the masks' resolution (:func:`~umg_mm.models.open_vocab.mixture_candidates`,
+        and :func:`~umg_mm.models.open_vocab.map_candidates` of the fallback's CLIP
+        similarities), ``chunk`` classes at a time: the argmax over them is the argmax over the
+        whole vocabulary. With a fallback, CLIP's softmax then runs over the candidates (its
+        argmax is unchanged).
+
+        Returns:
+            ``(C,)`` int64 class indices, ascending; ``C >= 2`` when the vocabulary has two
+            classes or more (mmseg's post-processing reads one channel as a binary map).
+        """
+        keep = mixture_candidates(cls_probs, mask_logits.sigmoid(), chunk)
+        if self.fallback is not None:
+            similarities = class_similarities(x['dense'],
+                                              self.decode_head.cls_embed.class_embeddings())
+            keep |= map_candidates(similarities, chunk)
+        if int(keep.sum()) < 2:
+            keep[cls_probs.sum(dim=(0, 1)).topk(min(2, keep.numel())).indices] = True
+        return keep.nonzero().flatten()
+
     def _forward(self, inputs: Tensor, data_samples: OptSampleList = None):
-        """The head's raw outputs over the test vocabulary (``mode='tensor'``)."""
-        self.decode_head.set_vocabulary(self.test_vocabulary)
+        """The head's raw outputs over :attr:`vocabulary` (``mode='tensor'``)."""
+        self.decode_head.set_vocabulary(self._vocabulary)
         return super()._forward(inputs, data_samples)

@@ -1,19 +1,19 @@
-"""VocabEnsemble and mask_pool: pooling values, alpha/beta per seen class, void kept."""
+"""VocabEnsemble and masked_average_pool: pooling values, alpha/beta per seen class, void kept."""
 import pytest
 import torch
 import torch.nn.functional as F
 
-from umg_mm.models.heads import VocabEnsemble, mask_pool
+from umg_mm.models.open_vocab import VocabEnsemble, masked_average_pool
 
 
-def test_mask_pool_averages_inside_masks():
+def test_masked_average_pool_averages_inside_masks():
     dense = torch.zeros(1, 2, 4, 4)
     dense[0, 0, :, :2] = 1.  # channel 0 on the left half
     dense[0, 1, :, 2:] = 3.  # channel 1 on the right half
     logits = torch.full((1, 2, 8, 8), -50.)
     logits[0, 0, :, :4] = 50.  # query 0: left half (at twice the resolution)
     logits[0, 1] = 50.  # query 1: everything
-    pooled = mask_pool(dense, logits)
+    pooled = masked_average_pool(dense, logits)
     assert pooled.shape == (1, 2, 2)
     assert torch.allclose(pooled[0, 0], torch.tensor([1., 0.]), atol=1e-4)
     assert torch.allclose(pooled[0, 1], torch.tensor([0.5, 1.5]), atol=1e-4)

@@ -18,31 +18,12 @@ import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 
-from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary, seen_class_mask
+from umg_mm.structures.seen_classes import SeenClasses
+from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary
 from umg_mm.registry import MODELS
+from .similarity import masked_average_pool
 
 VocabularySpec = Union[str, Sequence, Vocabulary]
-
-
-def mask_pool(dense: torch.Tensor, mask_logits: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
-    """Average dense embeddings inside soft masks.
-
-    Args:
-        dense: ``(B, D, h, w)`` dense embeddings.
-        mask_logits: ``(B, Q, H, W)`` mask logits at any resolution; resized (bilinear) to
-            ``(h, w)`` and passed through a sigmoid.
-        eps: guards empty masks.
-
-    Returns:
-        ``(B, Q, D)`` mask-pooled embeddings (not normalised).
-    """
-    if dense.shape[0] != mask_logits.shape[0]:
-        raise ValueError(f'mask_pool: dense batch {dense.shape[0]} != masks batch '
-                         f'{mask_logits.shape[0]}')
-    masks = F.interpolate(mask_logits, size=dense.shape[-2:], mode='bilinear',
-                          align_corners=False).sigmoid()
-    pooled = torch.einsum('bqhw,bdhw->bqd', masks, dense.to(masks.dtype))
-    return pooled / (masks.sum(dim=(-2, -1))[..., None] + eps)
 
 
 @MODELS.register_module()
@@ -54,7 +35,7 @@ class VocabEnsemble(BaseModule):
         beta: the same weight for classes not seen in training.
         seen_classes: the classes the head was trained on (a benchmark name, a vocabulary file
             or a list of names). A class of the current vocabulary counts as seen when one of its
-            names is one of theirs (:func:`~umg_mm.structures.vocabulary.seen_class_mask`).
+            names is one of theirs (:class:`~umg_mm.structures.SeenClasses`).
             ``None``: every class counts as seen (``alpha`` for all).
         clip_logit_scale: inverse temperature of the out-of-vocabulary softmax (CLIP's 100).
         init_cfg: mmengine initialisation config.
@@ -74,7 +55,7 @@ class VocabEnsemble(BaseModule):
         self.alpha = alpha
         self.beta = beta
         self.clip_logit_scale = clip_logit_scale
-        self.seen_classes = None if seen_classes is None else load_vocabulary(seen_classes)
+        self.seen_classes = SeenClasses.build(seen_classes)
         self.register_buffer('seen_mask', torch.zeros(0, dtype=torch.bool), persistent=False)
 
     def set_vocabulary(self, vocabulary: VocabularySpec) -> torch.Tensor:
@@ -85,7 +66,7 @@ class VocabEnsemble(BaseModule):
         """
         vocabulary = load_vocabulary(vocabulary)
         seen = [True] * len(vocabulary) if self.seen_classes is None else \
-            seen_class_mask(vocabulary, self.seen_classes).tolist()
+            self.seen_classes.mask(vocabulary).tolist()
         self.seen_mask = torch.tensor(seen, dtype=torch.bool, device=self.seen_mask.device)
         return self.seen_mask
 
@@ -101,7 +82,7 @@ class VocabEnsemble(BaseModule):
         Returns:
             ``(B, Q, K)`` probabilities (softmax over the ``K`` classes).
         """
-        pooled = F.normalize(mask_pool(dense, mask_logits), dim=-1)
+        pooled = F.normalize(masked_average_pool(dense, mask_logits), dim=-1)
         logits = self.clip_logit_scale * pooled @ class_embeddings.to(pooled.dtype).t()
         return logits.softmax(dim=-1)
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from umg_mm.models.heads.candidate_classes import map_candidates, mixture_candidates
+from umg_mm.models.open_vocab import map_candidates, mixture_candidates
 
 
 def _winners(scores_low, size, resized):

@@ -25,37 +25,12 @@ from mmdet.evaluation.functional import INSTANCE_OFFSET
 from mmengine.model import BaseModule
 from torch import Tensor
 
-from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary, seen_class_mask
+from umg_mm.structures.seen_classes import SeenClasses
+from umg_mm.structures.vocabulary import Vocabulary
 from umg_mm.registry import MODELS
+from .similarity import class_similarities, dense_class_scores
 
 VocabularySpec = Union[str, Sequence, Vocabulary]
-
-
-def class_similarities(dense: Tensor, class_embeddings: Tensor) -> Tensor:
-    """``(B, K, h, w)`` cosine similarities of ``(B, D, h, w)`` dense embeddings with ``(K, D)``
-    L2-normalised class embeddings."""
-    return torch.einsum('bdhw,kd->bkhw', F.normalize(dense.float(), dim=1),
-                        class_embeddings.float())
-
-
-def dense_class_scores(dense: Tensor, class_embeddings: Tensor, img_shape: Tuple[int, int],
-                       pad_shape: Tuple[int, int], out_shape: Tuple[int, int]) -> Tensor:
-    """Cosine similarity of each pixel's dense embedding with each class, at the output size.
-
-    Args:
-        dense: ``(D, h, w)`` dense embeddings of the padded input.
-        class_embeddings: ``(K, D)`` L2-normalised class embeddings.
-        img_shape: ``(H_img, W_img)`` of the image inside the padded input.
-        pad_shape: ``(H_pad, W_pad)`` of the padded input.
-        out_shape: ``(H_out, W_out)`` of the panoptic map.
-
-    Returns:
-        ``(K, H_out, W_out)`` similarities in ``[-1, 1]``.
-    """
-    scores = class_similarities(dense[None], class_embeddings)
-    scores = F.interpolate(scores, size=pad_shape, mode='bilinear', align_corners=False)
-    scores = scores[..., :img_shape[0], :img_shape[1]]
-    return F.interpolate(scores, size=out_shape, mode='bilinear', align_corners=False)[0]
 
 
 class UncoveredFallback(BaseModule):
@@ -64,8 +39,8 @@ class UncoveredFallback(BaseModule):
     Args:
         clip_logit_scale: inverse temperature of CLIP's softmax over the vocabulary (CLIP's 100).
         seen_classes: the classes the proposals were trained on (a benchmark name, a vocabulary
-            file or a list of names, matched as :func:`seen_class_mask` does); only the other
-            classes fill uncovered pixels. ``None``: every class may.
+            file or a list of names, matched by :class:`~umg_mm.structures.SeenClasses`); only
+            the other classes fill uncovered pixels. ``None``: every class may.
         init_cfg: mmengine initialisation config.
     """
 
@@ -75,7 +50,7 @@ class UncoveredFallback(BaseModule):
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         self.clip_logit_scale = clip_logit_scale
-        self.seen_classes = None if seen_classes is None else load_vocabulary(seen_classes)
+        self.seen_classes = SeenClasses.build(seen_classes)
         self.allowed = None  # (K,) bool: classes that may fill void regions; set_vocabulary
 
     def set_vocabulary(self, vocabulary: VocabularySpec) -> Optional[np.ndarray]:
@@ -85,7 +60,7 @@ class UncoveredFallback(BaseModule):
             ``(K,)`` bool array, or ``None`` when every class may (no ``seen_classes``).
         """
         self.allowed = None if self.seen_classes is None else \
-            ~seen_class_mask(vocabulary, self.seen_classes)
+            self.seen_classes.held_out_mask(vocabulary)
         return self.allowed
 
     def check_vocabulary(self, num_classes: int) -> None:

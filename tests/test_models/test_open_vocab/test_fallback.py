@@ -5,8 +5,8 @@ import torch
 import torch.nn.functional as F
 from mmdet.evaluation.functional import INSTANCE_OFFSET
 
-from umg_mm.models.heads import UncoveredPixelFallback, UncoveredRegionFallback
-from umg_mm.models.heads.uncovered_fallback import dense_class_scores
+from umg_mm.models.open_vocab import UncoveredPixelFallback, UncoveredRegionFallback
+from umg_mm.models.open_vocab import dense_class_scores
 
 # classes: 0 star (thing), 1 circle (thing), 2 sand (stuff), 3 brick (stuff); void = 4
 VOCAB = ['star', 'circle', 'sand', 'brick']
