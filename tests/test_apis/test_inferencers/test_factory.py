@@ -154,3 +154,9 @@ def test_the_parent_arguments_stay(inferencers, images, tmp_path):
         semantic(images[0], vocabulary=VOCAB, templates=['{}'])
     with pytest.raises(ValueError, match='unknown argument'):
         semantic(images[0], vocabulary=VOCAB, stuff='sky')
+
+
+def test_without_weights_a_warning(images):
+    with pytest.warns(UserWarning, match='no checkpoint is loaded'):
+        inferencer = UMGInferencer(tiny_config('panoptic'), device='cpu')
+    assert inferencer.classes == ['circle', 'square', 'triangle', 'sky', 'grass', 'water']
