@@ -1,9 +1,9 @@
 """Tiny checkpoints of the four umg_mm model types, made by the tests (no training, no data).
 
 Each model is built from its shipped config (the tiny synthetic-world architectures; the
-zero-shot classifier: the mmpretrain project's config with the tiny CLIP towers), its class
-lists given inline so that no synthetic world is needed, and its state saved in mmengine's
-checkpoint format, as ``tools/train.py`` would.
+zero-shot classifier: the mmpretrain project's synthetic config), its class lists given inline
+so that no synthetic world is needed, and its state saved in mmengine's checkpoint format, as
+``tools/train.py`` would.
 """
 from pathlib import Path
 
@@ -16,7 +16,6 @@ from mmengine.runner.checkpoint import save_checkpoint
 
 from mmpretrain.apis import get_model
 
-from tests.test_projects.project_configs import project_config, tiny_backbone, tiny_text_encoder
 from umg_mm.registry import MODELS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,20 +25,16 @@ CONFIGS = dict(
     semantic='configs/umg/umg-mask2former_vit-tiny_1xb8-300it_synthetic-64x64.py',
     panoptic='configs/umg/umg-mask2former_vit-tiny_2xb8-1200it_synthetic-panoptic-64x64.py',
     zero_shot='projects/umg_clip_zeroshot_mmpretrain/configs/'
-    'umg-clip-vit-b16_zeroshot-cls_cifar100.py',
+    'umg-clip-tiny_zeroshot-cls_synthetic.py',
 )
 
 
 def tiny_config(kind: str) -> Config:
     """The shipped config of ``kind`` with its vocabularies as lists (no world on disk)."""
-    if kind == 'zero_shot':
-        cfg = project_config('umg_clip_zeroshot_mmpretrain', Path(CONFIGS[kind]).name)
-        tiny_backbone(cfg)
-        tiny_text_encoder(cfg.model.text_encoder)
-        cfg.model.text_prototype = SEEN
-        return cfg
     cfg = Config.fromfile(str(ROOT / CONFIGS[kind]))
-    if kind == 'pretrainer':
+    if kind == 'zero_shot':
+        cfg.model.text_prototype = SEEN
+    elif kind == 'pretrainer':
         cfg.model.test_cfg.vocabulary = SEEN
     elif kind == 'semantic':
         cfg.model.train_vocabulary = SEEN

@@ -5,7 +5,7 @@ import json
 import cv2
 import pytest
 
-from tests.test_apis.tiny_models import CONFIGS, ROOT, make_checkpoint, tiny_config, write_images
+from tests.test_apis.tiny_models import CONFIGS, ROOT, make_checkpoint, write_images
 
 PANOPTIC = str(ROOT / CONFIGS['panoptic'])
 # the world's vocabulary files given inline, and every query's segment kept (untrained model)
@@ -110,13 +110,13 @@ def test_region_boxes_on_every_image_of_a_folder(demo, tmp_path):
 
 
 def test_zero_shot_classifier_top_k(demo, tmp_path):
-    config = tmp_path / 'zero_shot.py'
-    tiny_config('zero_shot').dump(str(config))
     ckpt = str(make_checkpoint('zero_shot', tmp_path / 'zero_shot.pth'))
     image = str(write_images(tmp_path, 1)[0])
-    demo.main([image, '--config', str(config), '--checkpoint', ckpt, '--vocab',
-               'circle,star|stella,sky', '--topk', '2', '--out', str(tmp_path / 'cls.png'),
-               '--json', str(tmp_path / 'r.json'), '--device', 'cpu'])
+    demo.main([image, '--config', str(ROOT / CONFIGS['zero_shot']), '--checkpoint', ckpt,
+               '--vocab', 'circle,star|stella,sky', '--topk', '2',
+               '--out', str(tmp_path / 'cls.png'), '--json', str(tmp_path / 'r.json'),
+               # the config's own classes are the synthetic world's file, absent here
+               '--device', 'cpu', '--cfg-options', 'model.text_prototype=[circle,square]'])
     results = json.loads((tmp_path / 'r.json').read_text())
     assert results['task'] == 'classification' and results['classes'] == ['circle', 'star', 'sky']
     [record] = results['images']
