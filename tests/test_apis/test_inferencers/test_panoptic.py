@@ -2,6 +2,8 @@
 import numpy as np
 import pytest
 
+from tests.test_apis.tiny_models import tiny_config
+from umg_mm.apis import UMGInferencer
 from .helpers import PERM, VOCAB
 
 
@@ -32,14 +34,15 @@ def test_segments_of_things_and_stuff(inferencers, images):
 
 def test_default_and_stuffless_vocabularies(inferencers, images):
     inferencer = inferencers['panoptic']
-    # the config's own things and stuff
-    default = inferencer(images[0])
-    assert default['classes'] == ['circle', 'square', 'triangle', 'sky', 'grass', 'water']
-    assert inferencer.model.num_things_classes == 3
     # a vocabulary without stuff=...: every class is a thing (no stuff list is guessed)
     things = inferencer(images[0], vocabulary=VOCAB)
     assert things['classes'] == VOCAB and inferencer.model.num_things_classes == 5
     assert all(s['isthing'] for s in things['predictions'][0]['segments'])
+    # then the config's own things and stuff again
+    default = inferencer(images[0])
+    assert default['classes'] == ['circle', 'square', 'triangle', 'sky', 'grass', 'water']
+    assert inferencer.model.num_things_classes == 3
+    assert all(s['isthing'] == (s['label'] < 3) for s in default['predictions'][0]['segments'])
     # stuff=... alone splits the default vocabulary
     split = inferencer(images[0], stuff='water')
     assert split['classes'] == ['circle', 'square', 'triangle', 'sky', 'grass', 'water']
@@ -54,3 +57,13 @@ def test_default_and_stuffless_vocabularies(inferencers, images):
 def test_stuff_errors(inferencers, images):
     with pytest.raises(ValueError, match=r"stuff classes \['road'\] are not in the vocabulary"):
         inferencers['panoptic'](images[0], vocabulary=VOCAB, stuff='road,sky')
+
+
+def test_default_given_at_build(ckpts, images):
+    inferencer = UMGInferencer(tiny_config('panoptic'), str(ckpts['panoptic']),
+                               vocabulary=['star', 'sea', 'circle'], stuff='sea', device='cpu')
+    assert [v.class_names for v in inferencer.default_vocabulary] == [['star', 'circle'],
+                                                                      ['sea']]
+    inferencer(images[0], vocabulary=VOCAB)
+    out = inferencer(images[0])
+    assert out['classes'] == ['star', 'circle', 'sea'] and inferencer.model.num_things_classes == 2

@@ -94,13 +94,17 @@ class UMGInferencerMixin:
     def _init_umg(self, vocabulary, stuff=None) -> None:
         """Set :attr:`default_vocabulary` after the parent's ``__init__``."""
         self._pictures, self._drawn, self._saved = [], 0, 0
-        self.default_vocabulary = model_vocabulary(self.model)
+        self.default_vocabulary = self._model_default()
         if vocabulary is not None or stuff is not None:
             self._use_vocabulary(vocabulary, stuff)
-            self.default_vocabulary = model_vocabulary(self.model)
+            self.default_vocabulary = self._model_default()
         else:
-            default = self.default_vocabulary
-            self._set_classes(default if isinstance(default, Vocabulary) else None)
+            current = model_vocabulary(self.model)
+            self._set_classes(current if isinstance(current, Vocabulary) else None)
+
+    def _model_default(self):
+        """The model's vocabulary now, kept as :attr:`default_vocabulary`."""
+        return model_vocabulary(self.model)
 
     # ------------------------------------------------------------------ set-up (the parent's)
     def _load_weights_to_model(self, model, checkpoint: Optional[dict], cfg) -> None:

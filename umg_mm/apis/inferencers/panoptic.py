@@ -1,12 +1,12 @@
 """Open-vocabulary panoptic segmentation on mmdet's ``DetInferencer``."""
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import numpy as np
 from mmdet.apis import DetInferencer
 
 from umg_mm.structures.vocabulary import Vocabulary
 from .. import results as R
-from ..inference_vocabulary import apply_vocabulary, split_things_stuff
+from ..inference_vocabulary import apply_vocabulary, model_vocabulary, split_things_stuff
 from .base import UMGInferencerMixin
 
 
@@ -56,13 +56,15 @@ class UMGPanopticInferencer(UMGInferencerMixin, DetInferencer):
                          scope=scope, palette=palette, show_progress=show_progress)
         self._init_umg(vocabulary, stuff)
 
+    def _model_default(self) -> Tuple[Vocabulary, Vocabulary]:
+        """The model's ``(things, stuff)`` now, kept as :attr:`default_vocabulary`."""
+        vocabulary, count = model_vocabulary(self.model), self.model.num_things_classes
+        return (Vocabulary(vocabulary.synonyms[:count], vocabulary.source),
+                Vocabulary(vocabulary.synonyms[count:], vocabulary.source))
+
     def _use_vocabulary(self, vocabulary, stuff=None) -> List[str]:
         """Things and stuff of a call (see the class docstring); returns the class names."""
-        default = self.default_vocabulary
-        count = self.model.num_things_classes
-        things, stuff = split_things_stuff(
-            vocabulary, stuff, (Vocabulary(default.synonyms[:count], default.source),
-                                Vocabulary(default.synonyms[count:], default.source)))
+        things, stuff = split_things_stuff(vocabulary, stuff, self.default_vocabulary)
         return self._set_classes(apply_vocabulary(self.model, things, stuff))
 
     def __call__(self,
