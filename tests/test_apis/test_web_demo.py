@@ -80,7 +80,7 @@ def test_region_boxes_typed_one_per_line(demo, image):
 def test_the_legend_matches_the_inferencer(demo, image):
     """The page shows what UMGInferencer predicts, for the same image and vocabulary."""
     result = demo(image, 'semantic', VOCAB)
-    out = demo.inferencers['semantic'](image[..., ::-1].copy(), task='semantic',
+    out = demo.inferencers['semantic'](image[..., ::-1].copy(),
                                        vocabulary=[n.strip().replace('|', ', ')
                                                    for n in VOCAB.split(',')])
     assert json.loads(open(result.json_path).read())['prediction'] == \

@@ -1,8 +1,9 @@
-"""Tiny checkpoints of the three umg_mm model types, made by the tests (no training, no data).
+"""Tiny checkpoints of the four umg_mm model types, made by the tests (no training, no data).
 
-Each model is built from its shipped config (the tiny synthetic-world architectures), its class
-lists given inline so that no synthetic world is needed, and its state saved in mmengine's
-checkpoint format, as ``tools/train.py`` would.
+Each model is built from its shipped config (the tiny synthetic-world architectures; the
+zero-shot classifier: the mmpretrain project's synthetic config), its class lists given inline
+so that no synthetic world is needed, and its state saved in mmengine's checkpoint format, as
+``tools/train.py`` would.
 """
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner.checkpoint import save_checkpoint
 
+from mmpretrain.apis import get_model
+
 from umg_mm.registry import MODELS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,13 +24,17 @@ CONFIGS = dict(
     pretrainer='configs/umg/umg-clip_vit-tiny_1xb32-600it_synthetic-64x64.py',
     semantic='configs/umg/umg-mask2former_vit-tiny_1xb8-300it_synthetic-64x64.py',
     panoptic='configs/umg/umg-mask2former_vit-tiny_2xb8-1200it_synthetic-panoptic-64x64.py',
+    zero_shot='projects/umg_clip_zeroshot_mmpretrain/configs/'
+    'umg-clip-tiny_zeroshot-cls_synthetic.py',
 )
 
 
 def tiny_config(kind: str) -> Config:
     """The shipped config of ``kind`` with its vocabularies as lists (no world on disk)."""
     cfg = Config.fromfile(str(ROOT / CONFIGS[kind]))
-    if kind == 'pretrainer':
+    if kind == 'zero_shot':
+        cfg.model.text_prototype = SEEN
+    elif kind == 'pretrainer':
         cfg.model.test_cfg.vocabulary = SEEN
     elif kind == 'semantic':
         cfg.model.train_vocabulary = SEEN
@@ -47,7 +54,7 @@ def make_checkpoint(kind: str, path: Path, seed: int = 0) -> Path:
     cfg = tiny_config(kind)
     init_default_scope(cfg.get('default_scope') or 'mmengine')
     torch.manual_seed(seed)
-    model = MODELS.build(cfg.model)
+    model = get_model(cfg, pretrained=False) if kind == 'zero_shot' else MODELS.build(cfg.model)
     save_checkpoint({'state_dict': model.state_dict(), 'meta': dict(seed=seed)}, str(path))
     return path
 

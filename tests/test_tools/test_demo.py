@@ -107,3 +107,20 @@ def test_region_boxes_on_every_image_of_a_folder(demo, tmp_path):
         f'{p.stem}.png' for p in sorted((tmp_path / 'images').iterdir())]
     with pytest.raises(ValueError, match="box '1,2,3': give each box as X1,Y1,X2,Y2"):
         demo.parse_boxes(['1,2,3'])
+
+
+def test_zero_shot_classifier_top_k(demo, tmp_path):
+    ckpt = str(make_checkpoint('zero_shot', tmp_path / 'zero_shot.pth'))
+    image = str(write_images(tmp_path, 1)[0])
+    demo.main([image, '--config', str(ROOT / CONFIGS['zero_shot']), '--checkpoint', ckpt,
+               '--vocab', 'circle,star|stella,sky', '--topk', '2',
+               '--out', str(tmp_path / 'cls.png'), '--json', str(tmp_path / 'r.json'),
+               # the config's own classes are the synthetic world's file, absent here
+               '--device', 'cpu', '--cfg-options', 'model.text_prototype=[circle,square]'])
+    results = json.loads((tmp_path / 'r.json').read_text())
+    assert results['task'] == 'classification' and results['classes'] == ['circle', 'star', 'sky']
+    [record] = results['images']
+    assert len(record['labels']) == 2 and len(record['class_scores']) == 3
+    assert record['names'] == [results['classes'][k] for k in record['labels']]
+    assert sum(record['class_scores']) == pytest.approx(1., abs=1e-5)  # softmax
+    assert cv2.imread(str(tmp_path / 'cls.png')).shape[0] == 48 * 8  # enlarged, scores beside

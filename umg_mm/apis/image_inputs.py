@@ -1,7 +1,7 @@
 """Images given to the inferencer: file paths, folders and BGR arrays, read with clear errors."""
 import os
 import os.path as osp
-from typing import List, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
 import mmcv
 import numpy as np
@@ -38,12 +38,12 @@ def inputs_to_list(inputs: Union[ImageInput, Sequence[ImageInput]]) -> List[Imag
     return inputs
 
 
-def load_image(image: ImageInput, index: int) -> dict:
+def load_image(image: ImageInput, index: Optional[int] = None) -> dict:
     """Read one input into the results dict that the test pipeline continues from.
 
     Args:
         image: a path to an image file, or an ``(H, W, 3)`` BGR array (as ``mmcv.imread`` gives).
-        index: the position of the input, its ``img_id``.
+        index: the position of the input in a call, its ``img_id`` (``None``: unknown).
 
     Returns:
         ``dict(img, img_path, img_id, img_shape, ori_shape)``; ``img_path`` is ``None`` for an
@@ -66,12 +66,12 @@ def load_image(image: ImageInput, index: int) -> dict:
         path = image
     elif isinstance(image, np.ndarray):
         if image.ndim != 3 or image.shape[2] != 3 or 0 in image.shape:
-            raise ValueError(f'input {index} is an array of shape {image.shape}; give an '
-                             f'(H, W, 3) BGR image')
+            raise ValueError(f'input {"" if index is None else f"{index} "}is an array of shape '
+                             f'{image.shape}; give an (H, W, 3) BGR image')
         img, path = image, None
     else:
-        raise TypeError(f'input {index} is a {type(image).__name__}; give a path or an '
-                        f'(H, W, 3) BGR numpy array')
+        raise TypeError(f'input {"" if index is None else f"{index} "}is a '
+                        f'{type(image).__name__}; give a path or an (H, W, 3) BGR numpy array')
     return dict(img=img, img_path=path, img_id=index, img_shape=img.shape[:2],
                 ori_shape=img.shape[:2])
 

@@ -1,6 +1,10 @@
-"""The vocabulary of one inference call: checked, and split into things and stuff for panoptic."""
+"""The vocabulary of one inference call: checked, split into things and stuff for panoptic, and
+set on the model (:func:`apply_vocabulary`, the inferencers' one place that changes a model's
+vocabulary)."""
 import os.path as osp
-from typing import Iterable, Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Tuple, Union
+
+from torch import nn
 
 from umg_mm.structures.vocabulary import Vocabulary, list_vocabularies, load_vocabulary
 
@@ -34,18 +38,16 @@ def resolve_vocabulary(spec: Optional[VocabularySpec],
 
 def split_things_stuff(spec: Optional[Union[VocabularySpec, dict]],
                        stuff: Optional[VocabularySpec],
-                       default: Tuple[Vocabulary, Vocabulary],
-                       known_stuff: Iterable[str] = ()) -> Tuple[Vocabulary, Vocabulary]:
+                       default: Tuple[Vocabulary, Vocabulary]) -> Tuple[Vocabulary, Vocabulary]:
     """Things and stuff of a panoptic vocabulary (labels: the things, then the stuff).
 
     Args:
         spec: ``dict(thing_classes=..., stuff_classes=...)``; or one vocabulary (as for
             :func:`resolve_vocabulary`) split by ``stuff``; or ``None`` for ``default``.
         stuff: the names (any synonym) of ``spec``'s stuff classes, as a list, a vocabulary file
-            or a comma-separated string. ``None``: the classes named in ``known_stuff`` are
-            stuff, every other class is a thing.
+            or a comma-separated string. ``None``: no class is stuff (no list of stuff names is
+            guessed), unless ``spec`` is ``None`` too.
         default: the model's own ``(things, stuff)``.
-        known_stuff: class names that are stuff unless ``stuff`` says otherwise.
 
     Returns:
         ``(things, stuff)``, each in the order of ``spec``.
@@ -67,9 +69,8 @@ def split_things_stuff(spec: Optional[Union[VocabularySpec, dict]],
                              'empty')
         return Vocabulary(tuple(things)), Vocabulary(tuple(stuff_classes))
     vocabulary = resolve_vocabulary(spec, Vocabulary(default[0].synonyms + default[1].synonyms))
-    if stuff is None:
-        wanted = set(known_stuff)
-    else:
+    wanted = set()
+    if stuff is not None:
         if isinstance(stuff, str) and not osp.isfile(stuff) and \
                 stuff not in list_vocabularies():
             stuff = [name.strip() for name in stuff.split(',')]
@@ -83,3 +84,28 @@ def split_things_stuff(spec: Optional[Union[VocabularySpec, dict]],
     things = tuple(n for n, s in zip(vocabulary.synonyms, is_stuff) if not s)
     stuff_classes = tuple(n for n, s in zip(vocabulary.synonyms, is_stuff) if s)
     return Vocabulary(things, vocabulary.source), Vocabulary(stuff_classes, vocabulary.source)
+
+
+def model_vocabulary(model: nn.Module) -> Optional[Vocabulary]:
+    """The vocabulary a model predicts over now (panoptic: things, then stuff, with their
+    split); ``None`` if it has none (a pretrainer whose config names no vocabulary)."""
+    return model.vocabulary
+
+
+def apply_vocabulary(model: nn.Module, vocabulary: Optional[VocabularySpec],
+                     stuff: Optional[VocabularySpec] = None) -> Optional[Vocabulary]:
+    """Make ``model`` predict over ``vocabulary`` (the vocabulary protocol's
+    ``model.set_vocabulary(vocabulary, stuff=None)``): the inferencers' one place that changes a
+    model's vocabulary.
+
+    Args:
+        model: a text-classifying umg_mm model.
+        vocabulary: the classes (panoptic: the thing classes), anything
+            :func:`~umg_mm.structures.vocabulary.load_vocabulary` reads; ``None`` (a pretrainer
+            only) leaves the model without a vocabulary.
+        stuff: panoptic only: the stuff classes (labels after the things).
+
+    Returns:
+        The model's vocabulary in label order (panoptic: things, then stuff).
+    """
+    return model.set_vocabulary(vocabulary, stuff=stuff)

@@ -30,8 +30,9 @@ from umg_mm.structures.vocabulary import list_vocabularies
 from umg_mm.utils.atomic_io import write_json_atomic
 from umg_mm.visualization import legend_entries
 from .results import json_ready
+from .inferencers import UMGInferencer
+from .tasks import task_arguments
 from .typed_inputs import parse_boxes, parse_vocabulary
-from .umg_inferencer import UMGInferencer
 from .visualization import prediction_regions
 
 #: page task -> (model key, inferencer task)
@@ -125,7 +126,8 @@ class WebDemo:
             task: a page task (:attr:`tasks`).
             vocabulary: class names ``'a, b|synonym'``, a shipped vocabulary name or a file;
                 empty: the model's own.
-            stuff: panoptic: which classes are stuff (names or a file); empty: the default.
+            stuff: panoptic: which classes are stuff (names or a file); empty: none (with an
+                empty vocabulary: the model's own things and stuff).
             boxes: region: one ``x1,y1,x2,y2`` per line (or ``;``-separated), in pixels.
 
         Returns:
@@ -154,16 +156,19 @@ class WebDemo:
         if inferencer_task == 'region':
             options['boxes'] = np.asarray(parse_boxes(boxes or '') or np.zeros((0, 4)),
                                           dtype=np.float32)
-        out = self.inferencers[key](mmcv.rgb2bgr(image), task=inferencer_task,
-                                    vocabulary=parse_vocabulary(vocabulary.strip() or None),
-                                    return_vis=True, **options)
-        sample, prediction = out['data_samples'][0], out['predictions'][0]
+        inferencer = self.inferencers[key]
+        out = inferencer(mmcv.rgb2bgr(image),
+                         vocabulary=parse_vocabulary(vocabulary.strip() or None),
+                         return_vis=True, return_datasamples=True,
+                         **task_arguments(inferencer, inferencer_task), **options)
+        sample = out['predictions'][0]
+        prediction = inferencer.pred2dict(sample)
         legend = self._legend(inferencer_task, sample, prediction, out['classes'], image)
         self.requests += 1
         json_path = osp.join(self.out_dir, f'result_{self.requests:05d}.json')
         write_json_atomic(json_path, dict(task=task, classes=out['classes'], legend=legend,
                                           prediction=json_ready([prediction])[0]), indent=1)
-        return DemoResult(picture=mmcv.bgr2rgb(out['visualization'][0]), legend=legend,
+        return DemoResult(picture=out['visualization'][0], legend=legend,
                           legend_html=legend_html(legend), json_path=json_path,
                           message=f'{task}: {len(legend)} of the vocabulary\'s '
                           f'{len(out["classes"])} classes shown')
@@ -227,8 +232,8 @@ def build_app(demo: WebDemo, examples: Sequence[str] = (), title: str = 'umg_mm 
                     'empty: the model\'s own', elem_id='umg-vocabulary')
                 shipped = gr.Dropdown([''] + list_vocabularies(), value='',
                                       label='or a shipped vocabulary', elem_id='umg-shipped')
-                stuff = gr.Textbox(label='panoptic: which classes are stuff (empty: the '
-                                   'model\'s and COCO\'s stuff)', elem_id='umg-stuff')
+                stuff = gr.Textbox(label='panoptic: which classes are stuff (empty: none)',
+                                   elem_id='umg-stuff')
                 boxes = gr.Textbox(label='region: boxes x1,y1,x2,y2 in pixels, one per line',
                                    lines=3, elem_id='umg-boxes')
                 run = gr.Button('Run', variant='primary', elem_id='umg-run')

@@ -42,14 +42,13 @@ class UMGPanopticModelStage(ModelStage):
         image and shared by the stages that run this model."""
         missing = [s for s in samples if self.cache_key not in s.cache]
         if missing:
-            out = self.inferencer([s.image for s in missing], task='panoptic',
-                                  vocabulary=self.vocabulary, batch_size=self.batch_size)
+            out = self.inferencer([s.image for s in missing], vocabulary=self.vocabulary,
+                                  batch_size=self.batch_size, return_datasamples=True)
             num_things = self.inferencer.model.num_things_classes
-            for sample, data_sample, prediction in zip(missing, out['data_samples'],
-                                                       out['predictions']):
+            for sample, data_sample in zip(missing, out['predictions']):
                 sample.cache[self.cache_key] = dict(
                     classes=out['classes'], num_things=num_things,
-                    id_map=prediction['panoptic_seg'],
+                    id_map=self.inferencer.pred2dict(data_sample)['panoptic_seg'],
                     instances=_instances(data_sample, num_things))
         return [s.cache[self.cache_key] for s in samples]
 
