@@ -3,7 +3,7 @@ import os.path as osp
 
 from mmengine.config import Config
 
-from umg_mm.models.utils import TINY_OPEN_CLIP_CFG
+from umg_mm.models.utils import NANO_MODEL
 
 PROJECTS = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'projects')
 
@@ -22,8 +22,7 @@ def tiny_backbone(cfg: Config, **overrides) -> None:
     patch 8; the pyramid reads blocks (0, 0, 1, 1). Everything else the config sets is kept."""
     backbone = cfg.model.backbone
     assert backbone.type == 'UMGCLIPBackbone', backbone.type
-    backbone.pop('model_name', None)
-    backbone.update(model_cfg=TINY_OPEN_CLIP_CFG, **overrides)
+    backbone.update(model_name=NANO_MODEL, **overrides)
     if backbone.get('out_type') == 'pyramid':
         backbone.update(out_indices=(0, 0, 1, 1))
 
@@ -31,5 +30,4 @@ def tiny_backbone(cfg: Config, **overrides) -> None:
 def tiny_text_encoder(text_encoder: dict) -> None:
     """Shrink a UMGCLIPTextEncoder config to the tiny CLIP's text tower (2 blocks, width 32)."""
     assert text_encoder.type == 'UMGCLIPTextEncoder', text_encoder.type
-    text_encoder.pop('model_name', None)
-    text_encoder.update(model_cfg=TINY_OPEN_CLIP_CFG)
+    text_encoder.update(model_name=NANO_MODEL)

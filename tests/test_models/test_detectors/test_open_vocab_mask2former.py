@@ -13,7 +13,7 @@ from mmengine.registry import init_default_scope
 
 import umg_mm  # noqa: F401  (registers the model)
 from tests.umg_fixtures import demo_panoptic_batch as batch
-from umg_mm.models.utils import TINY_OPEN_CLIP_CFG as TINY
+from umg_mm.models.utils import NANO_MODEL as TINY
 
 CONFIG = (Path(__file__).resolve().parents[3] /
           'configs/umg/umg-mask2former_vit-b16_8xb2-lsj-50e_coco-panoptic.py')
@@ -25,10 +25,10 @@ def tiny_coco_cfg():
     cfg = Config.fromfile(str(CONFIG))
     model = cfg.model
     model.data_preprocessor.batch_augments = None
-    model.backbone = dict(type='UMGCLIPBackbone', model_cfg=TINY, out_type='dict',
+    model.backbone = dict(type='UMGCLIPBackbone', model_name=TINY, out_type='dict',
                           out_indices=(0, 0, 1, 1), pyramid_channels=256,
                           lora=dict(r=2, alpha=4, target_modules=('c_fc', 'c_proj')))
-    model.panoptic_head.classifier.text_encoder = dict(type='UMGCLIPTextEncoder', model_cfg=TINY,
+    model.panoptic_head.classifier.text_encoder = dict(type='UMGCLIPTextEncoder', model_name=TINY,
                                                        templates='single')
     model.panoptic_head.num_queries = 10
     model.panoptic_head.pixel_decoder.encoder.num_layers = 1

@@ -5,10 +5,10 @@ import torch.nn.functional as F
 
 import umg_mm  # noqa: F401  (registers the classifier)
 from umg_mm.models.heads import OpenVocabClassifier
-from umg_mm.models.utils import TINY_OPEN_CLIP_CFG as TINY
+from umg_mm.models.utils import NANO_MODEL as TINY
 from umg_mm.registry import MODELS
 
-TEXT_ENCODER = dict(type='UMGCLIPTextEncoder', model_cfg=TINY, templates='single')
+TEXT_ENCODER = dict(type='UMGCLIPTextEncoder', model_name=TINY, templates='single')
 
 
 @pytest.fixture(scope='module')

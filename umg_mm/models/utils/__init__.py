@@ -2,8 +2,8 @@
 from .checkpoint import (LoadReport, checkpoint_files, load_tower_state, lora_state_dict,
                          read_state_dict)
 from .lora import apply_lora, has_lora, merge_lora, trainable_summary
-from .open_clip_builder import TINY_OPEN_CLIP_CFG, build_open_clip
+from .open_clip_builder import NANO_MODEL, TINY_MODEL, build_open_clip
 
-__all__ = ['LoadReport', 'TINY_OPEN_CLIP_CFG', 'apply_lora', 'build_open_clip', 'checkpoint_files',
+__all__ = ['LoadReport', 'NANO_MODEL', 'TINY_MODEL', 'apply_lora', 'build_open_clip', 'checkpoint_files',
            'has_lora', 'load_tower_state', 'lora_state_dict', 'merge_lora', 'read_state_dict',
            'trainable_summary']
