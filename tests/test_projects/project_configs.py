@@ -18,16 +18,12 @@ def project_config(project: str, name: str) -> Config:
 
 
 def tiny_backbone(cfg: Config, **overrides) -> None:
-    """Shrink ``cfg.model.backbone`` (a UMGCLIPBackbone) to the tiny CLIP: 2 blocks, width 64,
-    patch 8; the pyramid reads blocks (0, 0, 1, 1). Everything else the config sets is kept."""
+    """Shrink the model's CLIP to the tiny one (2 blocks, width 64, patch 8): ``model.clip``
+    (both towers) where the model has one, else ``model.backbone`` (a UMGCLIPBackbone); the
+    pyramid reads blocks (0, 0, 1, 1). Everything else the config sets is kept."""
     backbone = cfg.model.backbone
     assert backbone.type == 'UMGCLIPBackbone', backbone.type
-    backbone.update(model_name=NANO_MODEL, **overrides)
+    (cfg.model.clip if 'clip' in cfg.model else backbone).update(model_name=NANO_MODEL)
+    backbone.update(**overrides)
     if backbone.get('out_type') == 'pyramid':
         backbone.update(out_indices=(0, 0, 1, 1))
-
-
-def tiny_text_encoder(text_encoder: dict) -> None:
-    """Shrink a UMGCLIPTextEncoder config to the tiny CLIP's text tower (2 blocks, width 32)."""
-    assert text_encoder.type == 'UMGCLIPTextEncoder', text_encoder.type
-    text_encoder.update(model_name=NANO_MODEL)

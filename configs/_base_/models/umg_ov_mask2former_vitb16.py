@@ -16,10 +16,11 @@ model = dict(
         mean=[122.771, 116.746, 104.094], std=[68.501, 66.632, 70.323],  # CLIP's
         bgr_to_rgb=True, pad_val=0, seg_pad_val=255, size=(640, 640),
         test_cfg=dict(size_divisor=32)),  # a multiple of the patch size (16)
-    text_encoder=dict(type='UMGCLIPTextEncoder', model_name=clip_model,
-                      templates='segmentation'),
+    # the CLIP both towers start from, named once (add checkpoint=... or load_from)
+    clip=dict(model_name=clip_model),
+    text_encoder=dict(type='UMGCLIPTextEncoder', templates='segmentation'),
     backbone=dict(
-        type='UMGCLIPBackbone', model_name=clip_model,
+        type='UMGCLIPBackbone',
         out_type='dict', frozen_stages='all', lora=None,
         pyramid_neck=dict(type='Feature2Pyramid', rescales=(4, 2, 1, 0.5),
                           norm_cfg=dict(type='SyncBN', requires_grad=True)),

@@ -25,11 +25,11 @@ def tiny_coco_cfg():
     cfg = Config.fromfile(str(CONFIG))
     model = cfg.model
     model.data_preprocessor.batch_augments = None
-    model.backbone = dict(type='UMGCLIPBackbone', model_name=TINY, out_type='dict',
+    model.clip = dict(model_name=TINY)
+    model.backbone = dict(type='UMGCLIPBackbone', out_type='dict',
                           out_indices=(0, 0, 1, 1), pyramid_channels=256,
                           lora=dict(r=2, alpha=4, target_modules=('c_fc', 'c_proj')))
-    model.panoptic_head.classifier.text_encoder = dict(type='UMGCLIPTextEncoder', model_name=TINY,
-                                                       templates='single')
+    model.text_encoder.templates = 'single'
     model.panoptic_head.num_queries = 10
     model.panoptic_head.pixel_decoder.encoder.num_layers = 1
     model.panoptic_head.transformer_decoder.num_layers = 3

@@ -8,8 +8,11 @@ from torch import Tensor
 
 from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary
 from umg_mm.registry import MODELS
+from ..utils import map_legacy_keys, with_clip
 
 VocabularySpec = Union[str, Sequence, Vocabulary]
+#: key prefixes of checkpoints written before the text tower had one owner: (old, new)
+LEGACY_KEYS = (('panoptic_head.cls_embed.text_encoder.', 'text_encoder.'),)
 
 
 @MMDET_MODELS.register_module()
@@ -33,16 +36,25 @@ class OpenVocabMask2Former(Mask2Former):
           ├─ panoptic_fusion_head       mmdet's MaskFormerFusionHead -> pred_panoptic_seg
           └─ fallback (optional)        UncoveredRegionFallback: void pixels named by dense CLIP
 
+    The model owns both towers, ``backbone`` and ``text_encoder`` (the key prefixes of every
+    umg_mm model); the head's classifier keeps a reference to the text tower, not a submodule,
+    so each tensor is stored once. Checkpoints written before (the text tower under
+    ``panoptic_head.cls_embed.text_encoder.*``) load, their keys mapped.
+
     Args:
         backbone: backbone config; ``out_type='dict'`` (pyramid and dense outputs) when an
             ``ensemble`` is used, ``'pyramid'`` otherwise.
-        panoptic_head: :class:`OpenVocabMask2FormerHead` config.
+        panoptic_head: :class:`OpenVocabMask2FormerHead` config; its classifier is handed
+            ``text_encoder``.
         panoptic_fusion_head: mmdet fusion head config (``MaskFormerFusionHead``); its class
             counts are filled in from the vocabulary.
         vocabulary: ``dict(thing_classes=..., stuff_classes=...)``, each a benchmark vocabulary
             name, a vocabulary file or a list of names. Labels are the things, then the stuff
             (mmdet's panoptic convention). Replace it with :meth:`set_vocabulary` or, when a
             dataset drives the run, with :class:`~umg_mm.engine.hooks.DatasetVocabularyHook`.
+        text_encoder: :class:`~umg_mm.models.text.UMGCLIPTextEncoder` config.
+        clip: ``dict(model_name=..., checkpoint=...)``: the one place naming the CLIP model and
+            weights both towers start from (see :func:`~umg_mm.models.utils.with_clip`).
         ensemble: :class:`~umg_mm.models.heads.VocabEnsemble` config, or ``None`` for the head's
             scores alone.
         fallback: :class:`~umg_mm.models.heads.UncoveredRegionFallback` config: labels the
@@ -56,6 +68,8 @@ class OpenVocabMask2Former(Mask2Former):
                  panoptic_head: dict,
                  panoptic_fusion_head: dict,
                  vocabulary: dict,
+                 text_encoder: dict,
+                 clip: Optional[dict] = None,
                  ensemble: Optional[dict] = None,
                  fallback: Optional[dict] = None,
                  neck: Optional[dict] = None,
@@ -68,6 +82,12 @@ class OpenVocabMask2Former(Mask2Former):
             raise ValueError(f'OpenVocabMask2Former vocabulary={vocabulary!r}; give '
                              f'dict(thing_classes=..., stuff_classes=...), each a vocabulary name, '
                              f'file or list of class names')
+        towers = with_clip(clip, dict(backbone=backbone, text_encoder=text_encoder))
+        backbone = towers['backbone']
+        text_encoder = MODELS.build(towers['text_encoder'])
+        panoptic_head = panoptic_head.copy()  # mmdet deep-copies it: no module inside
+        panoptic_head['classifier'] = dict(panoptic_head['classifier'],
+                                           embed_dim=text_encoder.embed_dim)
         out_type = backbone.get('out_type')
         for name, part in (('ensemble', ensemble), ('fallback', fallback)):
             if part is not None and out_type != 'dict':
@@ -79,6 +99,9 @@ class OpenVocabMask2Former(Mask2Former):
                          panoptic_fusion_head=panoptic_fusion_head, train_cfg=train_cfg,
                          test_cfg=test_cfg, data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
+        self.text_encoder = text_encoder
+        self.panoptic_head.cls_embed.set_text_encoder(text_encoder)
+        map_legacy_keys(self, LEGACY_KEYS)
         self.ensemble = MODELS.build(ensemble) if ensemble is not None else None
         self.fallback = MODELS.build(fallback) if fallback is not None else None
         self.set_vocabulary(**vocabulary)

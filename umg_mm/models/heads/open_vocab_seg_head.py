@@ -56,8 +56,8 @@ class OpenVocabMask2FormerSegHead(Mask2FormerHead):
     Args:
         classifier: config of the ``OpenVocabClassifier`` (``templates``, ``logit_scale_init``,
             ...); ``in_channels`` is set to ``feat_channels``.
-        text_encoder: the ``UMGCLIPTextEncoder`` module (or config) of the classifier; the
-            segmentor passes its own so that its checkpoint keys stay ``text_encoder.*``.
+        text_encoder: the segmentor's ``UMGCLIPTextEncoder`` module, handed on to the
+            classifier (which keeps a reference, not a submodule: keys stay ``text_encoder.*``).
         vocabulary: the initial vocabulary (name, file or list); the segmentor switches it
             between its training and test vocabularies with :meth:`set_vocabulary`.
         ensemble: config of the ``VocabEnsemble`` (``alpha``, ``beta``, ``seen_classes``) used
@@ -76,7 +76,7 @@ class OpenVocabMask2FormerSegHead(Mask2FormerHead):
 
     def __init__(self,
                  classifier: ConfigType,
-                 text_encoder: Union[ConfigType, nn.Module],
+                 text_encoder: nn.Module,
                  vocabulary: Union[str, Sequence, Vocabulary],
                  ensemble: Optional[ConfigType] = None,
                  fallback: Optional[ConfigType] = None,
@@ -91,8 +91,9 @@ class OpenVocabMask2FormerSegHead(Mask2FormerHead):
                                             class_weight=[1.0] * len(vocabulary) + [void_weight])
         super().__init__(num_classes=len(vocabulary), **kwargs)
         classifier = dict(classifier, in_channels=kwargs['feat_channels'],
-                          text_encoder=text_encoder)
+                          embed_dim=text_encoder.embed_dim)
         self.cls_embed = MODELS.build(classifier)  # replaces Linear(feat_channels, K + 1)
+        self.cls_embed.set_text_encoder(text_encoder)
         self.ensemble = MODELS.build(ensemble) if ensemble is not None else None
         self.fallback = MODELS.build(fallback) if fallback is not None else None
         self.void_weight = void_weight

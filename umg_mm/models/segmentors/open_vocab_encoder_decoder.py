@@ -11,8 +11,11 @@ from torch import Tensor
 
 from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary
 from ..heads.open_vocab_seg_head import output_size
+from ..utils import map_legacy_keys, with_clip
 
 VocabularySpec = Union[str, Sequence, Vocabulary]
+#: key prefixes of checkpoints written before the text tower had one owner: (old, new)
+LEGACY_KEYS = (('decode_head.text_encoder.', 'text_encoder.'),)
 
 
 @MODELS.register_module()
@@ -24,10 +27,13 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
     * ``backbone``: ``UMGCLIPBackbone`` with ``out_type='dict'``, frozen (optionally LoRA):
       ``{'pyramid': multi-level features for the head, 'dense': (B, D, h, w) joint-space
       embeddings for the zero-shot ensemble, 'global': (B, D)}``;
-    * ``text_encoder``: ``UMGCLIPTextEncoder``, frozen; it embeds each vocabulary once (cached)
-      and is handed to the head, whose classifier uses it. The towers keep the names
-      ``backbone`` and ``text_encoder``, so a umg_mm pretraining checkpoint (or the output of
-      ``tools/convert_open_clip.py to-umg``) loads with ``load_from`` or ``tools/test.py``.
+    * ``text_encoder``: ``UMGCLIPTextEncoder``, frozen, owned here (its weights are stored once,
+      under ``text_encoder.*``); it embeds each vocabulary once (cached) and is handed to the
+      head, whose classifier keeps a reference. The towers keep the names ``backbone`` and
+      ``text_encoder``, as in every umg_mm model, so a umg_mm pretraining checkpoint (or the
+      output of ``tools/convert_open_clip.py to-umg``) loads with ``load_from`` or
+      ``tools/test.py``; a checkpoint written before the text tower had one owner (keys
+      ``decode_head.text_encoder.*``) loads too, its keys mapped.
     * ``decode_head``: a head with ``set_vocabulary`` whose classifier is the text embedding of
       the current vocabulary: ``OpenVocabMask2FormerSegHead`` (trained) or
       ``DenseZeroShotHead`` (training-free).
@@ -65,6 +71,8 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
     Args:
         text_encoder: config of the ``UMGCLIPTextEncoder``, passed to the head as
             ``text_encoder``.
+        clip: ``dict(model_name=..., checkpoint=...)``: the one place naming the CLIP model and
+            weights both towers start from (see :func:`~umg_mm.models.utils.with_clip`).
         train_vocabulary: the classes of the training label maps, in label order (a shipped
             name such as ``'coco_stuff_171'``, a vocabulary file or a list). ``None`` for a
             model that is never trained (``DenseZeroShotHead``).
@@ -78,6 +86,7 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
 
     def __init__(self,
                  text_encoder: ConfigType,
+                 clip: Optional[dict] = None,
                  train_vocabulary: Optional[VocabularySpec] = None,
                  test_vocabulary: Optional[VocabularySpec] = None,
                  **kwargs):
@@ -90,8 +99,10 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
         self.test_vocabulary_pinned = test_vocabulary is not None
         self.test_vocabulary = load_vocabulary(test_vocabulary) if test_vocabulary is not None \
             else self.train_vocabulary
-        self._text_encoder_cfg = text_encoder
-        super().__init__(**kwargs)
+        towers = with_clip(clip, dict(backbone=kwargs.pop('backbone'), text_encoder=text_encoder))
+        self._text_encoder_cfg = towers['text_encoder']
+        super().__init__(backbone=towers['backbone'], **kwargs)
+        map_legacy_keys(self, LEGACY_KEYS)
 
     def _init_decode_head(self, decode_head: ConfigType) -> None:
         """Build the text encoder, then the head over the training (else the test) vocabulary."""
