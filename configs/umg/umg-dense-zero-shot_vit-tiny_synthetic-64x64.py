@@ -19,7 +19,7 @@ model = dict(
         bgr_to_rgb=True, pad_val=0, seg_pad_val=255, size_divisor=8),
     # the weights: tools/test.py's checkpoint (or add checkpoint=CKPT here)
     clip=dict(model_name='umg-vit-tiny-8'),
-    backbone=dict(type='UMGCLIPBackbone', out_type='dict', pyramid_neck=None),
+    backbone=dict(type='UMGCLIPBackbone', out_type='dict', out_indices=()),
     text_encoder=dict(type='UMGCLIPTextEncoder', templates=text_templates),
     decode_head=dict(type='DenseZeroShotHead'),
     test_cfg=dict(mode='whole'))

@@ -11,9 +11,7 @@ _base_ = ['../_base_/models/umg_mask2former_panoptic.py']
 model = dict(
     data_preprocessor=dict(batch_augments={{_base_.batch_augments}}),  # mmdet's LSJ padding
     clip=dict(checkpoint='checkpoints/umg_clip_vit_b16.pth'),
-    backbone=dict(
-        pyramid_neck=dict(type='Feature2Pyramid', rescales=(4, 2, 1, 0.5),
-                          norm_cfg=dict(type='SyncBN', requires_grad=True))))
+    neck=dict(norm_cfg=dict(type='SyncBN', requires_grad=True)))
 
 data_root = 'data/coco/'
 val_evaluator = [

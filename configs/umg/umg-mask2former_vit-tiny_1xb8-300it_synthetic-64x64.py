@@ -37,10 +37,8 @@ model = dict(
     backbone=dict(
         _delete_=True,
         type='UMGCLIPBackbone',
-        out_type='dict', frozen_stages='all', out_indices=(0, 1, 2, 2),
-        pyramid_neck=dict(type='Feature2Pyramid', rescales=(4, 2, 1, 0.5),
-                          norm_cfg=dict(type='BN')),
-        pyramid_channels=feat_channels),
+        out_type='dict', frozen_stages='all', out_indices=(0, 1, 2, 2)),
+    neck=dict(embed_dim=96, norm_cfg=dict(type='BN'), out_channels=feat_channels),
     decode_head=dict(
         ensemble=dict(seen_classes=train_vocabulary, clip_logit_scale=100.),
         # pixels no query covers (training left the held-out classes void) take the dense

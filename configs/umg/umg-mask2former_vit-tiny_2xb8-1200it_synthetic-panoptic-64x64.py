@@ -33,8 +33,8 @@ model = dict(
     backbone=dict(
         _delete_=True, type='UMGCLIPBackbone',
         out_type='dict', frozen_stages='all', out_indices=(1, 1, 2, 2),
-        lora=dict(r=4, alpha=8, dropout=0., target_modules=('c_fc', 'c_proj')),
-        pyramid_channels=feat_channels),
+        lora=dict(r=4, alpha=8, dropout=0., target_modules=('c_fc', 'c_proj'))),
+    neck=dict(embed_dim=96, out_channels=feat_channels),
     text_encoder=dict(templates=['{}', 'a {}', 'a picture of a {}']),
     panoptic_head=dict(
         in_channels=[feat_channels] * 4,

@@ -41,6 +41,7 @@ def test_coco_panoptic_is_mmdets_recipe_with_umg_model_changes():
         'clip',
         'data_preprocessor.mean', 'data_preprocessor.std',
         'ensemble',
+        'neck',
         'panoptic_head.classifier', 'panoptic_head.in_channels',
         'panoptic_head.loss_cls.class_weight', 'panoptic_head.num_stuff_classes',
         'panoptic_head.num_things_classes', 'panoptic_head.type', 'panoptic_head.void_weight',

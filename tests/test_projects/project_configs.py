@@ -20,10 +20,11 @@ def project_config(project: str, name: str) -> Config:
 def tiny_backbone(cfg: Config, **overrides) -> None:
     """Shrink the model's CLIP to the tiny one (2 blocks, width 64, patch 8): ``model.clip``
     (both towers) where the model has one, else ``model.backbone`` (a UMGCLIPBackbone); the
-    pyramid reads blocks (0, 0, 1, 1). Everything else the config sets is kept."""
+    pyramid neck reads blocks (0, 0, 1, 1). Everything else the config sets is kept."""
     backbone = cfg.model.backbone
     assert backbone.type == 'UMGCLIPBackbone', backbone.type
     (cfg.model.clip if 'clip' in cfg.model else backbone).update(model_name=NANO_MODEL)
     backbone.update(**overrides)
-    if backbone.get('out_type') == 'pyramid':
+    if 'neck' in cfg.model and cfg.model.neck.type == 'CLIPPyramidNeck':
         backbone.update(out_indices=(0, 0, 1, 1))
+        cfg.model.neck.embed_dim = 64

@@ -1,3 +1,4 @@
 """Models of umg_mm; importing it registers every model component."""
 from . import (backbones, classifiers, data_preprocessors, detectors, heads,  # noqa: F401
+               necks,
                losses, pretrainers, segmentors, text)

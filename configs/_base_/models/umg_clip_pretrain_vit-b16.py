@@ -13,7 +13,7 @@ model = dict(
     clip=dict(model_name=clip_model),
     backbone=dict(
         type='UMGCLIPBackbone',
-        out_type='dict', pyramid_neck=None, dense_readout='tokens', frozen_stages=-1,
+        out_type='dict', out_indices=(), dense_readout='tokens', frozen_stages=-1,
         grad_checkpointing=True),
     text_encoder=dict(
         type='UMGCLIPTextEncoder',

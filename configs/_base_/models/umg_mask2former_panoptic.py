@@ -30,10 +30,12 @@ model = dict(
     backbone=dict(
         _delete_=True,
         type='UMGCLIPBackbone',
-        out_type='dict',  # pyramid for the head, dense embeddings for the ensemble
+        out_type='dict',  # blocks for the neck, dense embeddings for the ensemble
         frozen_stages='all',  # frozen tower; LoRA adapters and the pyramid neck train
-        lora=dict(r=8, alpha=16, dropout=0., target_modules=('c_fc', 'c_proj')),
-        pyramid_channels=feat_channels),
+        lora=dict(r=8, alpha=16, dropout=0., target_modules=('c_fc', 'c_proj'))),
+    # the blocks (2, 5, 8, 11) at strides 4, 8, 16, 32, 1x1-mapped to the head's channels
+    neck=dict(type='CLIPPyramidNeck', embed_dim=768, rescales=(4, 2, 1, 0.5),
+              norm_cfg=dict(type='BN'), out_channels=feat_channels),
     text_encoder=dict(type='UMGCLIPTextEncoder', templates='segmentation'),
     panoptic_head=dict(
         type='OpenVocabMask2FormerHead',

@@ -21,10 +21,10 @@ model = dict(
     text_encoder=dict(type='UMGCLIPTextEncoder', templates='segmentation'),
     backbone=dict(
         type='UMGCLIPBackbone',
-        out_type='dict', frozen_stages='all', lora=None,
-        pyramid_neck=dict(type='Feature2Pyramid', rescales=(4, 2, 1, 0.5),
-                          norm_cfg=dict(type='SyncBN', requires_grad=True)),
-        pyramid_channels=feat_channels),
+        out_type='dict', frozen_stages='all', lora=None),
+    # the blocks (2, 5, 8, 11) at strides 4, 8, 16, 32, 1x1-mapped to the head's channels
+    neck=dict(type='CLIPPyramidNeck', embed_dim=768, rescales=(4, 2, 1, 0.5),
+              norm_cfg=dict(type='SyncBN', requires_grad=True), out_channels=feat_channels),
     decode_head=dict(
         type='OpenVocabMask2FormerSegHead',
         classifier=dict(type='OpenVocabClassifier'),

@@ -19,9 +19,9 @@ feat_channels = 64
 model = dict(
     data_preprocessor=dict(size=crop_size),
     backbone=dict(model_name='umg-vit-tiny-8', out_indices=(1, 1, 2, 2),
-                  lora=dict(r=4, alpha=8),
-                  pyramid_neck=dict(norm_cfg=dict(type='BN', requires_grad=True)),
-                  pyramid_channels=feat_channels),
+                  lora=dict(r=4, alpha=8)),
+    neck=dict(embed_dim=96, norm_cfg=dict(type='BN', requires_grad=True),
+              out_channels=feat_channels),
     decode_head=dict(
         num_classes=num_classes,
         in_channels=[feat_channels] * 4,

@@ -26,9 +26,9 @@ model = dict(
                     stuff_classes=vocabularies + 'seen_stuff.txt'),
     clip=dict(model_name='umg-vit-tiny-8'),  # umg_mm/models/clip_configs/umg-vit-tiny-8.json
     backbone=dict(out_indices=(1, 1, 2, 2),
-                  lora=dict(r=4, alpha=8),
-                  pyramid_neck=dict(norm_cfg=dict(type='BN', requires_grad=True)),
-                  pyramid_channels=feat_channels),
+                  lora=dict(r=4, alpha=8)),
+    neck=dict(embed_dim=96, norm_cfg=dict(type='BN', requires_grad=True),
+              out_channels=feat_channels),
     text_encoder=dict(templates=['{}', 'a {}', 'a picture of a {}']),
     panoptic_head=dict(
         in_channels=[feat_channels] * 4,

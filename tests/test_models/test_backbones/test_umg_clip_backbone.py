@@ -47,21 +47,31 @@ def test_global_equals_open_clip_encode_image(clip_and_file):
     torch.testing.assert_close(ours['image_features'], theirs['image_features'])
     for a, b in zip(ours['image_intermediates'], theirs['image_intermediates']):
         torch.testing.assert_close(a, b)
+    # open_clip's argument names and meanings: the last n blocks, final norm, token layout
+    kwargs = dict(indices=1, normalize_intermediates=True, intermediates_only=True,
+                  output_fmt='NLC')
+    with torch.no_grad():
+        ours = backbone.forward_intermediates(images, stop_early=True, **kwargs)
+        theirs = clip.visual.forward_intermediates(images, **kwargs)
+    assert set(ours) == {'image_intermediates'}
+    torch.testing.assert_close(ours['image_intermediates'][0], theirs['image_intermediates'][0])
+    with pytest.raises(ValueError, match='outside 0..1'):
+        backbone.forward_intermediates(images, indices=[2])
 
 
 @pytest.mark.parametrize('size', [(32, 32), (37, 53), (17, 8)])
 @pytest.mark.parametrize('readout', ['tokens', 'value'])
-def test_dense_and_pyramid_shapes_for_any_input_size(size, readout):
+def test_dense_and_block_shapes_for_any_input_size(size, readout):
     backbone = UMGCLIPBackbone(model_name=TINY, out_type='dict', dense_readout=readout).eval()
     height, width = size
     h, w = -(-height // 8), -(-width // 8)  # padded to the patch size 8
     out = backbone(torch.randn(2, 3, height, width))
     assert out['global'].shape == (2, 32)
     assert out['dense'].shape == (2, 32, h, w)
-    assert [tuple(level.shape) for level in out['pyramid']] == [
-        (2, 64, 4 * h, 4 * w), (2, 64, 2 * h, 2 * w), (2, 64, h, w),
-        (2, 64, -(-h // 2), -(-w // 2))]
-    assert backbone.pyramid_strides == (2.0, 4.0, 8.0, 16.0)
+    assert backbone.out_indices == (0, 0, 0, 1)  # four evenly spaced blocks, the last last
+    assert [tuple(fmap.shape) for fmap in out['intermediates']] == [(2, 64, h, w)] * 4
+    assert 'intermediates' not in UMGCLIPBackbone(model_name=TINY, out_type='dict',
+                                                  out_indices=())(torch.randn(1, 3, 8, 8))
 
 
 def test_padding_to_patch_multiple_is_zero_padding():
@@ -106,20 +116,27 @@ def test_dense_value_readout_is_last_value_path(clip_and_file):
     assert not torch.allclose(dense, tokens_dense)
 
 
-def test_pyramid_channels_and_out_indices():
-    backbone = UMGCLIPBackbone(model_name=TINY, out_type='pyramid', out_indices=(0, 0, 1, -1),
-                               pyramid_channels=[8, 16, 24, 32])
-    levels = backbone(torch.randn(1, 3, 32, 32))
-    assert [level.shape[1] for level in levels] == [8, 16, 24, 32]
+def test_out_indices_are_open_clip_indices():
+    backbone = UMGCLIPBackbone(model_name=TINY, out_type='intermediates',
+                               out_indices=(0, 0, 1, -1))
     assert backbone.out_indices == (0, 0, 1, 1)
+    with torch.no_grad():
+        maps = backbone(torch.randn(1, 3, 32, 32))
+        blocks = backbone.forward_intermediates(torch.randn(1, 3, 32, 32), indices=2)
+    assert [tuple(fmap.shape) for fmap in maps] == [(1, 64, 4, 4)] * 4
+    torch.testing.assert_close(maps[0], maps[1])
+    assert len(blocks['image_intermediates']) == 2  # an int: the last n blocks
+    assert UMGCLIPBackbone(model_name=TINY, out_type='intermediates', out_indices=1).out_indices \
+        == (1,)
     with pytest.raises(ValueError, match='outside 0..1'):
-        UMGCLIPBackbone(model_name=TINY, out_type='pyramid', out_indices=(0, 1, 2, 5))
+        UMGCLIPBackbone(model_name=TINY, out_type='intermediates', out_indices=(0, 1, 2, 5))
 
 
 @pytest.mark.parametrize('scope', ['mmdet', 'mmseg', 'mmpretrain'])
 def test_builds_from_each_library_registry(scope):
     registry = __import__(f'{scope}.registry', fromlist=['MODELS']).MODELS
-    backbone = registry.build(dict(type='UMGCLIPBackbone', model_name=TINY, out_type='pyramid'))
+    backbone = registry.build(dict(type='UMGCLIPBackbone', model_name=TINY,
+                                   out_type='intermediates'))
     assert isinstance(backbone, UMGCLIPBackbone)
     assert len(backbone(torch.randn(1, 3, 32, 32))) == 4
 
@@ -260,8 +277,8 @@ def test_mmseg_model_level_pretrained(clip_and_file):
     init_default_scope('mmseg')
     segmentor = ConfigDict(
         type='EncoderDecoder',
-        backbone=dict(type='UMGCLIPBackbone', model_name=TINY, out_type='pyramid',
-                      pyramid_neck=None, out_indices=(1,)),
+        backbone=dict(type='UMGCLIPBackbone', model_name=TINY, out_type='intermediates',
+                      out_indices=(1,)),
         decode_head=dict(type='FCNHead', in_channels=64, channels=8, num_convs=1,
                          num_classes=3, in_index=0))
     with pytest.raises(ValueError, match=r"pretrained='open-mmlab://resnet50_v1c'.*"
@@ -275,9 +292,8 @@ def test_mmseg_model_level_pretrained(clip_and_file):
 
 
 def test_frozen_by_default_and_frozen_stages_as_in_mmdet():
-    backbone = UMGCLIPBackbone(model_name=TINY, out_type='pyramid')  # frozen_stages='all'
-    trainable = {n for n, p in backbone.named_parameters() if p.requires_grad}
-    assert trainable and all(n.startswith('pyramid_neck.') for n in trainable)
+    backbone = UMGCLIPBackbone(model_name=TINY, out_type='dict')  # frozen_stages='all'
+    assert not any(p.requires_grad for p in backbone.parameters())
 
     # k: the stem and the first k blocks
     partly = UMGCLIPBackbone(model_name=TINY, frozen_stages=1).train()

@@ -12,7 +12,7 @@ from umg_mm.models.utils import NANO_MODEL
 
 def test_scores_are_scaled_cosines_upsampled():
     torch.manual_seed(0)
-    backbone = UMGCLIPBackbone(model_name=NANO_MODEL, out_type='dict', pyramid_neck=None)
+    backbone = UMGCLIPBackbone(model_name=NANO_MODEL, out_type='dict', out_indices=())
     text = UMGCLIPTextEncoder(model_name=NANO_MODEL, templates='single')
     head = DenseZeroShotHead(text, vocabulary=['circle', 'star', 'sky'], logit_scale=10.)
     feats = backbone(torch.randn(2, 3, 32, 32))

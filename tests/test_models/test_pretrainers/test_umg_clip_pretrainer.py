@@ -18,7 +18,7 @@ LOSS = dict(type='MultiPositiveContrastiveLoss')
 def _model(**kwargs):
     cfg = dict(
         backbone=dict(type='UMGCLIPBackbone', model_name=NANO_MODEL, out_type='dict',
-                      pyramid_neck=None, frozen_stages=-1),
+                      out_indices=(), frozen_stages=-1),
         text_encoder=dict(type='UMGCLIPTextEncoder', model_name=NANO_MODEL, frozen=False,
                           templates=['a {}']),
         image_text_loss=LOSS, region_text_loss=LOSS, pixel_text_loss=LOSS,
@@ -92,7 +92,7 @@ def test_each_level_trains_its_own_temperature_only():
 def test_frozen_text_encoder_and_lora_backbone_train_only_adapters():
     model = _model(
         backbone=dict(type='UMGCLIPBackbone', model_name=NANO_MODEL, out_type='dict',
-                      pyramid_neck=None, lora=dict(r=4, alpha=8)),
+                      out_indices=(), lora=dict(r=4, alpha=8)),
         text_encoder=dict(type='UMGCLIPTextEncoder', model_name=NANO_MODEL, frozen=True))
     grads = _grads(model, model(**_full_batch(model), mode='loss'))
     assert grads and all('lora' in n or n.startswith('losses.') for n in grads)

@@ -12,7 +12,9 @@ from ..utils import map_legacy_keys, with_clip
 
 VocabularySpec = Union[str, Sequence, Vocabulary]
 #: key prefixes of checkpoints written before the text tower had one owner: (old, new)
-LEGACY_KEYS = (('panoptic_head.cls_embed.text_encoder.', 'text_encoder.'),)
+#: and before the pyramid neck had the stock neck slot
+LEGACY_KEYS = (('panoptic_head.cls_embed.text_encoder.', 'text_encoder.'),
+               ('backbone.pyramid_neck.', 'neck.'), ('backbone.pyramid_proj.', 'neck.proj.'))
 
 
 @MMDET_MODELS.register_module()
@@ -22,14 +24,15 @@ class OpenVocabMask2Former(Mask2Former):
     The parts are mmdet's and umg_mm's registered modules::
 
         loss(images, samples)
-          └─ backbone(images)           UMGCLIPBackbone (frozen, optional LoRA) -> pyramid
+          ├─ backbone(images)           UMGCLIPBackbone (frozen, optional LoRA) -> blocks
+          └─ neck                       CLIPPyramidNeck: the blocks -> pyramid
              └─ panoptic_head.loss      OpenVocabMask2FormerHead: mmdet's pixel decoder (mmcv's
                                         MultiScaleDeformableAttention), transformer decoder,
                                         Hungarian matcher and losses; queries scored against
                                         the vocabulary's text embeddings + void
 
         predict(images, samples)
-          ├─ backbone(images)           pyramid + dense joint-space embeddings ('dict' output)
+          ├─ backbone, neck             pyramid + dense joint-space embeddings ('dict' output)
           ├─ panoptic_head.predict      (B, Q, K + 1) logits, (B, Q, H, W) mask logits
           ├─ ensemble (optional)        VocabEnsemble: logits x mask-pooled dense embeddings
           │                             classified by CLIP (alpha for seen, beta for unseen)
@@ -42,8 +45,8 @@ class OpenVocabMask2Former(Mask2Former):
     ``panoptic_head.cls_embed.text_encoder.*``) load, their keys mapped.
 
     Args:
-        backbone: backbone config; ``out_type='dict'`` (pyramid and dense outputs) when an
-            ``ensemble`` is used, ``'pyramid'`` otherwise.
+        backbone: backbone config; ``out_type='dict'`` (block and dense outputs) when an
+            ``ensemble`` is used, ``'intermediates'`` otherwise.
         panoptic_head: :class:`OpenVocabMask2FormerHead` config; its classifier is handed
             ``text_encoder``.
         panoptic_fusion_head: mmdet fusion head config (``MaskFormerFusionHead``); its class
@@ -60,7 +63,8 @@ class OpenVocabMask2Former(Mask2Former):
         fallback: :class:`~umg_mm.models.heads.UncoveredRegionFallback` config: labels the
             pixels no proposal covers with the dense embeddings (new classes that training left
             void); ``None`` leaves them void.
-        neck, train_cfg, test_cfg, data_preprocessor, init_cfg: as mmdet's ``Mask2Former``.
+        neck: the pyramid neck (``CLIPPyramidNeck``) on the backbone's blocks.
+        train_cfg, test_cfg, data_preprocessor, init_cfg: as mmdet's ``Mask2Former``.
     """
 
     def __init__(self,
@@ -141,10 +145,8 @@ class OpenVocabMask2Former(Mask2Former):
             ``(B, D, h, w)`` or ``None``.
         """
         out = self.backbone(batch_inputs)
-        feats, dense = (out['pyramid'], out['dense']) if isinstance(out, dict) else (out, None)
-        if self.with_neck:
-            feats = self.neck(feats)
-        return feats, dense
+        feats = self.neck(out) if self.with_neck else out
+        return feats, out.get('dense') if isinstance(out, dict) else None
 
     def extract_feat(self, batch_inputs: Tensor) -> Tuple[Tensor, ...]:
         """The pyramid features the head reads (``(B, C_i, H_i, W_i)`` per level)."""

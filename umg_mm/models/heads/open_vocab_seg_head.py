@@ -22,7 +22,7 @@ def pyramid_of(x: FeaturesType) -> Sequence[Tensor]:
     if isinstance(x, dict):
         if 'pyramid' not in x:
             raise KeyError(f'the backbone returned {sorted(x)} but the head needs "pyramid"; '
-                           f"build UMGCLIPBackbone with out_type='dict' and a pyramid_neck")
+                           f"give the model a neck (CLIPPyramidNeck) on UMGCLIPBackbone's blocks")
         return x['pyramid']
     return x
 

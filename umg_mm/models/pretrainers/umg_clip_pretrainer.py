@@ -53,7 +53,7 @@ class UMGCLIPPretrainer(BaseModel):
     most similar class), all cosine similarities with the class embeddings.
 
     Args:
-        backbone: a ``UMGCLIPBackbone`` config with ``out_type='dict'`` (``pyramid_neck=None``:
+        backbone: a ``UMGCLIPBackbone`` config with ``out_type='dict'`` (``out_indices=()``:
             pretraining reads the global and dense embeddings only).
         text_encoder: a ``UMGCLIPTextEncoder`` config (``frozen=False`` to train it, or LoRA).
         clip: ``dict(model_name=..., checkpoint=...)``: the one place naming the CLIP model and

@@ -15,7 +15,9 @@ from ..utils import map_legacy_keys, with_clip
 
 VocabularySpec = Union[str, Sequence, Vocabulary]
 #: key prefixes of checkpoints written before the text tower had one owner: (old, new)
-LEGACY_KEYS = (('decode_head.text_encoder.', 'text_encoder.'),)
+#: and before the pyramid neck had the stock neck slot
+LEGACY_KEYS = (('decode_head.text_encoder.', 'text_encoder.'), ('backbone.pyramid_neck.', 'neck.'),
+               ('backbone.pyramid_proj.', 'neck.proj.'))
 
 
 @MODELS.register_module()
@@ -25,15 +27,18 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
     The layout of mmseg's ``EncoderDecoder`` with a text encoder, as ``MultimodalEncoderDecoder``:
 
     * ``backbone``: ``UMGCLIPBackbone`` with ``out_type='dict'``, frozen (optionally LoRA):
-      ``{'pyramid': multi-level features for the head, 'dense': (B, D, h, w) joint-space
-      embeddings for the zero-shot ensemble, 'global': (B, D)}``;
+      ``{'intermediates': block maps, 'dense': (B, D, h, w) joint-space embeddings for the
+      zero-shot ensemble, 'global': (B, D)}``;
+    * ``neck``: ``CLIPPyramidNeck`` (the stock slot): the block maps to the pyramid the head
+      reads (:meth:`extract_feat` adds it as ``'pyramid'``);
     * ``text_encoder``: ``UMGCLIPTextEncoder``, frozen, owned here (its weights are stored once,
       under ``text_encoder.*``); it embeds each vocabulary once (cached) and is handed to the
       head, whose classifier keeps a reference. The towers keep the names ``backbone`` and
       ``text_encoder``, as in every umg_mm model, so a umg_mm pretraining checkpoint (or the
       output of ``tools/convert_open_clip.py to-umg``) loads with ``load_from`` or
-      ``tools/test.py``; a checkpoint written before the text tower had one owner (keys
-      ``decode_head.text_encoder.*``) loads too, its keys mapped.
+      ``tools/test.py``; a checkpoint written before the text tower had one owner and the neck
+      its own slot (keys ``decode_head.text_encoder.*``, ``backbone.pyramid_neck.*``) loads
+      too, its keys mapped.
     * ``decode_head``: a head with ``set_vocabulary`` whose classifier is the text embedding of
       the current vocabulary: ``OpenVocabMask2FormerSegHead`` (trained) or
       ``DenseZeroShotHead`` (training-free).
@@ -137,6 +142,12 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
         """
         self.test_vocabulary = load_vocabulary(vocabulary)
         return self.test_vocabulary
+
+    def extract_feat(self, inputs: Tensor) -> dict:
+        """The backbone's ``'dict'`` output, with the neck's levels as ``'pyramid'`` (a tuple of
+        ``(B, C_i, H_i, W_i)``) when the model has a neck."""
+        x = self.backbone(inputs)
+        return dict(x, pyramid=self.neck(x)) if self.with_neck else x
 
     def encode_decode(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
         """Scores ``(B, K, H, W)`` at the size of ``inputs`` (whole image or one window).

@@ -129,7 +129,7 @@ def load_tower_state(module: nn.Module, path: str, anchor: str, prefix: Optional
             ``'visual.conv1.weight'``); it locates the prefix when ``prefix`` is None.
         prefix: the prefix of ``module``'s keys in the file (``'backbone.'`` in an mmdet or mmseg
             checkpoint, ``''`` in an open_clip one). ``None`` finds it from ``anchor``.
-        own_roots: first key segments that belong to ``module`` (``('visual', 'pyramid_neck')``):
+        own_roots: first key segments that belong to ``module`` (``('visual',)``):
             a key under the prefix and one of these roots that ``module`` lacks is unexpected; any
             other key is ignored (it belongs to the other tower or to a head).
         module_prefix: the part of ``module``'s own key names that the checkpoint does not
