@@ -324,7 +324,7 @@ def test_guide_pretraining_on_umg_json_and_shards(guide_runs):
         assert key in log, key
     _best(project / 'work_dirs/pretrain_my_data', 'dense_mIoU')
     # the frozen towers: only LoRA adapters (and temperatures) train
-    assert re.search(r'UMGCLIPBackbone\(model_cfg, lora=.*\): trainable parameters', log)
+    assert re.search(r'UMGCLIPBackbone\(umg-vit-tiny-8, lora=.*\): trainable parameters', log)
     test_log = next((project / 'work_dirs/pretrain_my_data_test').glob('*/*.log')).read_text()
     assert 'region/top1' in test_log and 'dense/mIoU' in test_log
 
