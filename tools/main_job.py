@@ -184,8 +184,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     job.test('semantic: test', SEMSEG, sem_ckpt, sem)
 
     job.train('panoptic: train', PANOPTIC, pan,
-              [f'model.backbone.checkpoint={ckpt}',
-               f'model.panoptic_head.classifier.text_encoder.checkpoint={ckpt}'])
+              [f'model.clip.checkpoint={ckpt}'])
     pan_ckpt = 'PANOPTIC.pth' if args.dry_run else _checkpoint(pan)
     job.test('panoptic: test', PANOPTIC, pan_ckpt, pan)
 

@@ -23,12 +23,11 @@ model = dict(
         bgr_to_rgb=True, pad_val=0, seg_pad_val=255, size=crop_size),
     backbone=dict(
         type='UMGCLIPBackbone',
-        model_cfg=dict(
-            embed_dim=32,
-            vision_cfg=dict(image_size=64, layers=2, width=64, head_width=32, patch_size=8),
-            text_cfg=dict(context_length=16, vocab_size=49408, width=32, heads=2, layers=2)),
-        out_type='pyramid', out_indices=(0, 0, 1, 1), frozen_stages=-1,
+        model_name='umg-vit-nano-8',  # umg_mm/models/clip_configs: 2 blocks, width 64
+        out_type='intermediates', out_indices=(0, 0, 1, 1), frozen_stages=-1,
         checkpoint='random'),  # from scratch, all of it trained
+    # the blocks at strides 2, 4, 8, 16 (mmseg's Feature2Pyramid)
+    neck=dict(type='CLIPPyramidNeck', embed_dim=64, norm_cfg=dict(type='BN')),
     decode_head=dict(
         type='FCNHead', in_channels=64, in_index=2, channels=32, num_convs=1,
         concat_input=False, dropout_ratio=0., num_classes=len(classes),

@@ -8,9 +8,6 @@ _base_ = [
     '../_base_/schedules/umg_pretrain_40k.py',
     '../_base_/umg_pretrain_runtime.py',
 ]
-# open_clip weights (open_clip_pytorch_model.bin of ViT-B-16 laion2b_s34b_b88k, or any open_clip
-# or umg_mm checkpoint of this model)
-clip_checkpoint = 'checkpoints/open_clip/ViT-B-16-laion2b_s34b_b88k.bin'
 train_shards = 'data/umg41m/shards/umg-{000000..004099}.tar'  # UMG JSON + image per sample
 num_train_samples = 41_000_000
 val_data_root = 'data/coco/'  # COCO 2017 as released
@@ -19,8 +16,9 @@ val_img_prefix = 'val2017'
 val_vocabulary = 'coco_panoptic_133'
 
 model = dict(
-    backbone=dict(checkpoint=clip_checkpoint),
-    text_encoder=dict(checkpoint=clip_checkpoint),
+    # open_clip weights both towers start from (open_clip_pytorch_model.bin of ViT-B-16
+    # laion2b_s34b_b88k, or any open_clip or umg_mm checkpoint of this model)
+    clip=dict(checkpoint='checkpoints/open_clip/ViT-B-16-laion2b_s34b_b88k.bin'),
     test_cfg=dict(vocabulary=val_vocabulary))
 train_dataloader = dict(
     batch_size=128, dataset=dict(shards=train_shards, num_samples=num_train_samples))

@@ -2,14 +2,12 @@
 # (512 per step), 80k iterations, AMP, gradient checkpointing.
 #   bash tools/dist_train.sh configs/umg/umg-clip_vit-l14_8xb64-amp-80k_umg41m.py 8
 _base_ = ['./umg-clip_vit-b16_8xb128-amp-40k_umg41m.py']
-clip_model = 'ViT-L-14'
-# open_clip_pytorch_model.bin of ViT-L-14 laion2b_s32b_b82k (or another ViT-L-14 checkpoint)
-clip_checkpoint = 'checkpoints/open_clip/ViT-L-14-laion2b_s32b_b82k.bin'
 
 model = dict(
     data_preprocessor=dict(pad_size_divisor=14),
-    backbone=dict(model_name=clip_model, checkpoint=clip_checkpoint),
-    text_encoder=dict(model_name=clip_model, checkpoint=clip_checkpoint))
+    # open_clip_pytorch_model.bin of ViT-L-14 laion2b_s32b_b82k (or another ViT-L-14 checkpoint)
+    clip=dict(model_name='ViT-L-14',
+              checkpoint='checkpoints/open_clip/ViT-L-14-laion2b_s32b_b82k.bin'))
 train_dataloader = dict(batch_size=64)
 optim_wrapper = dict(optimizer=dict(lr=1e-5))
 param_scheduler = [

@@ -10,16 +10,14 @@ _base_ = [
     '../_base_/datasets/synthetic_umg_pretrain.py',
     '../_base_/umg_pretrain_runtime.py',
 ]
-tiny_clip = dict(
-    embed_dim=64,
-    vision_cfg=dict(image_size=64, layers=3, width=96, head_width=32, patch_size=8),
-    text_cfg=dict(context_length=32, vocab_size=49408, width=64, heads=2, layers=2))
 templates = ['{}', 'a {}', 'a picture of a {}']
 model = dict(
     data_preprocessor=dict(pad_size_divisor=8),
     # from scratch: random towers on purpose (tools/train.py refuses towers without weights)
-    backbone=dict(model_cfg=tiny_clip, checkpoint='random', grad_checkpointing=False),
-    text_encoder=dict(model_cfg=tiny_clip, checkpoint='random', templates=templates),
+    # umg_mm/models/clip_configs/umg-vit-tiny-8.json: 3 blocks, width 96, patch 8
+    clip=dict(model_name='umg-vit-tiny-8', checkpoint='random'),
+    backbone=dict(grad_checkpointing=False),
+    text_encoder=dict(templates=templates),
     test_cfg=dict(vocabulary={{_base_.vocabulary}}, templates=templates))
 
 optim_wrapper = dict(

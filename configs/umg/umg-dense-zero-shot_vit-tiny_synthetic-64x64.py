@@ -8,10 +8,6 @@ _base_ = [
     '../_base_/datasets/umg_synthetic_semseg.py', '../_base_/umg_mmseg_runtime.py'
 ]
 custom_imports = dict(imports=['umg_mm'], allow_failed_imports=False)
-clip_model_cfg = dict(
-    embed_dim=64,
-    vision_cfg=dict(image_size=64, layers=3, width=96, head_width=32, patch_size=8),
-    text_cfg=dict(context_length=32, vocab_size=49408, width=64, heads=2, layers=2))
 text_templates = ['a photo of a {}.', 'a {} in the scene.', 'a picture of {}.']
 model = dict(
     type='OpenVocabEncoderDecoder',
@@ -21,10 +17,10 @@ model = dict(
         type='SegDataPreProcessor',
         mean=[122.771, 116.746, 104.094], std=[68.501, 66.632, 70.323],
         bgr_to_rgb=True, pad_val=0, seg_pad_val=255, size_divisor=8),
-    backbone=dict(type='UMGCLIPBackbone', model_cfg=clip_model_cfg, out_type='dict',
-                  pyramid_neck=None),
-    text_encoder=dict(type='UMGCLIPTextEncoder', model_cfg=clip_model_cfg,
-                      templates=text_templates),
+    # the weights: tools/test.py's checkpoint (or add checkpoint=CKPT here)
+    clip=dict(model_name='umg-vit-tiny-8'),
+    backbone=dict(type='UMGCLIPBackbone', out_type='dict', out_indices=()),
+    text_encoder=dict(type='UMGCLIPTextEncoder', templates=text_templates),
     decode_head=dict(type='DenseZeroShotHead'),
     test_cfg=dict(mode='whole'))
 custom_hooks = [dict(type='VocabularyHook')]

@@ -6,17 +6,12 @@
 #   bash tools/dist_train.sh configs/umg/umg-mask2former_vit-b16_8xb2-lsj-50e_coco-panoptic.py 8
 #   python tools/test.py configs/umg/umg-mask2former_vit-b16_coco-panoptic_ade20k-panoptic.py \
 #       work_dirs/umg-mask2former_vit-b16_8xb2-lsj-50e_coco-panoptic/iter_368750.pth
-# Set clip_checkpoint to the UMG-CLIP file both towers start from (and keep it in the two places
-# below, which mmengine fills in when it parses this file).
+# model.clip.checkpoint: the UMG-CLIP file both towers start from.
 _base_ = ['../_base_/models/umg_mask2former_panoptic.py']
-clip_checkpoint = 'checkpoints/umg_clip_vit_b16.pth'
 model = dict(
     data_preprocessor=dict(batch_augments={{_base_.batch_augments}}),  # mmdet's LSJ padding
-    backbone=dict(
-        checkpoint=clip_checkpoint,
-        pyramid_neck=dict(type='Feature2Pyramid', rescales=(4, 2, 1, 0.5),
-                          norm_cfg=dict(type='SyncBN', requires_grad=True))),
-    panoptic_head=dict(classifier=dict(text_encoder=dict(checkpoint=clip_checkpoint))))
+    clip=dict(checkpoint='checkpoints/umg_clip_vit_b16.pth'),
+    neck=dict(norm_cfg=dict(type='SyncBN', requires_grad=True)))
 
 data_root = 'data/coco/'
 val_evaluator = [

@@ -18,11 +18,6 @@ _base_ = [
 ]
 custom_imports = dict(imports=['umg_mm'], allow_failed_imports=False)
 
-# the CLIP architecture; its weights come from a pretrained checkpoint (load_from)
-clip_model_cfg = dict(
-    embed_dim=64,
-    vision_cfg=dict(image_size=64, layers=3, width=96, head_width=32, patch_size=8),
-    text_cfg=dict(context_length=32, vocab_size=49408, width=64, heads=2, layers=2))
 text_templates = ['a photo of a {}.', 'a {} in the scene.', 'a picture of {}.']
 train_vocabulary = (__import__('os').environ.get('UMG_SYNTHETIC_ROOT', 'data/synthetic') +
                     '/vocabularies/seen.txt')
@@ -36,15 +31,14 @@ model = dict(
     train_vocabulary=train_vocabulary,
     data_preprocessor=dict(size=crop_size,
                            test_cfg=dict(size_divisor=8)),  # a multiple of the patch size
-    text_encoder=dict(_delete_=True, type='UMGCLIPTextEncoder', model_cfg=clip_model_cfg,
-                      templates=text_templates),
+    # the CLIP architecture; its weights come from a pretrained checkpoint (load_from)
+    clip=dict(model_name='umg-vit-tiny-8'),
+    text_encoder=dict(templates=text_templates),
     backbone=dict(
         _delete_=True,
-        type='UMGCLIPBackbone', model_cfg=clip_model_cfg,
-        out_type='dict', frozen_stages='all', out_indices=(0, 1, 2, 2),
-        pyramid_neck=dict(type='Feature2Pyramid', rescales=(4, 2, 1, 0.5),
-                          norm_cfg=dict(type='BN')),
-        pyramid_channels=feat_channels),
+        type='UMGCLIPBackbone',
+        out_type='dict', frozen_stages='all', out_indices=(0, 1, 2, 2)),
+    neck=dict(embed_dim=96, norm_cfg=dict(type='BN'), out_channels=feat_channels),
     ensemble=dict(seen_classes=train_vocabulary, clip_logit_scale=100.),
     # pixels no query covers (training left the held-out classes void) take the dense
     # embeddings' CLIP probabilities, held-out classes only (docs/panoptic.md#held-out-classes)

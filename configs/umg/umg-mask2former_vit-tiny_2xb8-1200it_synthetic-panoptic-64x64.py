@@ -7,22 +7,13 @@
 #   bash tools/dist_train.sh configs/umg/umg-mask2former_vit-tiny_2xb8-1200it_synthetic-panoptic-64x64.py 2
 #   python tools/test.py configs/umg/umg-mask2former_vit-tiny_2xb8-1200it_synthetic-panoptic-64x64.py work_dirs/umg-mask2former_vit-tiny_2xb8-1200it_synthetic-panoptic-64x64/iter_1200.pth
 # A backbone/text tower pretrained on the same world (issue 5's pretraining) plugs in with
-#   --cfg-options clip_checkpoint=... is NOT enough (mmengine resolves variables at parse time):
-#   --cfg-options model.backbone.checkpoint=CKPT model.panoptic_head.classifier.text_encoder.checkpoint=CKPT
+#   --cfg-options model.clip.checkpoint=CKPT
 # the model base inherits mmdet's COCO recipe: data, schedule and optimizer are replaced here
 _base_ = ['../_base_/models/umg_mask2former_panoptic.py']
 
 # the world's folder: environment variable UMG_SYNTHETIC_ROOT (default data/synthetic)
 data_root = __import__('os').environ.get('UMG_SYNTHETIC_ROOT', 'data/synthetic') + '/'
 image_size = (64, 64)
-# a UMG-CLIP checkpoint of the tiny model below; None: tools/train.py refuses to train until
-# the towers' checkpoint is given ('random': random towers on purpose)
-clip_checkpoint = None
-# the tiny UMG-CLIP of configs/umg/umg-clip_vit-tiny_1xb32-600it_synthetic-64x64.py, so its checkpoints plug in
-tiny_clip = dict(
-    embed_dim=64,
-    vision_cfg=dict(image_size=64, layers=3, width=96, head_width=32, patch_size=8),
-    text_cfg=dict(context_length=32, vocab_size=49408, width=64, heads=2, layers=2))
 feat_channels = 32
 
 # the world's vocabularies/ (see docs/synthetic_world.md); held out of training: star, heart, brick
@@ -35,16 +26,17 @@ model = dict(
     data_preprocessor=dict(pad_size_divisor=16),
     vocabulary=dict(thing_classes=vocabularies + 'seen_things.txt',
                     stuff_classes=vocabularies + 'seen_stuff.txt'),
+    # the tiny UMG-CLIP of configs/umg/umg-clip_vit-tiny_1xb32-600it_synthetic-64x64.py, so its
+    # checkpoints plug in; add checkpoint=CKPT (none: tools/train.py refuses to train until the
+    # towers' checkpoint is given; 'random': random towers on purpose)
+    clip=dict(model_name='umg-vit-tiny-8'),
     backbone=dict(
-        _delete_=True, type='UMGCLIPBackbone', model_cfg=tiny_clip, checkpoint=clip_checkpoint,
+        _delete_=True, type='UMGCLIPBackbone',
         out_type='dict', frozen_stages='all', out_indices=(1, 1, 2, 2),
-        lora=dict(r=4, alpha=8, dropout=0., target_modules=('c_fc', 'c_proj')),
-        pyramid_channels=feat_channels),
+        lora=dict(r=4, alpha=8, dropout=0., target_modules=('c_fc', 'c_proj'))),
+    neck=dict(embed_dim=96, out_channels=feat_channels),
+    text_encoder=dict(templates=['{}', 'a {}', 'a picture of a {}']),
     panoptic_head=dict(
-        classifier=dict(text_encoder=dict(
-            _delete_=True, type='UMGCLIPTextEncoder', model_cfg=tiny_clip,
-            checkpoint=clip_checkpoint,
-            templates=['{}', 'a {}', 'a picture of a {}'])),
         in_channels=[feat_channels] * 4,
         feat_channels=feat_channels,
         out_channels=feat_channels,

@@ -38,12 +38,15 @@ def test_coco_panoptic_is_mmdets_recipe_with_umg_model_changes():
         'paramwise_cfg.custom_keys.void_embedding']
     assert _differences(stock['model'], ours['model']) == [
         'backbone',
+        'clip',
         'data_preprocessor.mean', 'data_preprocessor.std',
         'ensemble',
+        'neck',
         'panoptic_head.classifier', 'panoptic_head.in_channels',
         'panoptic_head.loss_cls.class_weight', 'panoptic_head.num_stuff_classes',
         'panoptic_head.num_things_classes', 'panoptic_head.type', 'panoptic_head.void_weight',
         'test_cfg.instance_on',
+        'text_encoder',
         'type',
         'vocabulary']
     assert ours['model']['backbone']['type'] == 'UMGCLIPBackbone'

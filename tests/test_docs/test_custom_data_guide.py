@@ -37,11 +37,6 @@ STEP = re.compile(r'<!-- guide-step -->\n```(\w+)\n(.*?)\n```', re.S)
 PARTS = {'pretrain': '## A.', 'panoptic': '## B.', 'semseg': '## C.'}
 SIZE = 64
 
-TINY_CLIP = """tiny_clip = dict(
-    embed_dim=64,
-    vision_cfg=dict(image_size=64, layers=3, width=96, head_width=32, patch_size=8),
-    text_cfg=dict(context_length=32, vocab_size=49408, width=64, heads=2, layers=2))
-"""
 SHORT = """train_cfg = dict(max_iters=2, val_interval=2)
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=2))
 """
@@ -49,26 +44,23 @@ LOADER = "num_workers=0, persistent_workers=False"
 
 TINY = {
     'pretrain_my_data': f"""_base_ = ['./pretrain_my_data.py']
-{TINY_CLIP}
 model = dict(data_preprocessor=dict(pad_size_divisor=8),
-             backbone=dict(model_cfg=tiny_clip, checkpoint='random'),
-             text_encoder=dict(model_cfg=tiny_clip, checkpoint='random',
-                               templates=['{{}}', 'a {{}}']),
+             clip=dict(model_name='umg-vit-tiny-8', checkpoint='random'),
+             text_encoder=dict(templates=['{{}}', 'a {{}}']),
              test_cfg=dict(templates=['{{}}', 'a {{}}']))
 train_dataloader = dict(batch_size=2, {LOADER}, dataset=dict(num_samples=4))
 val_dataloader = dict(batch_size=2, {LOADER})
 test_dataloader = val_dataloader
 {SHORT}""",
     'panoptic_my_data': f"""_base_ = ['./panoptic_my_data.py']
-{TINY_CLIP}
 feat_channels = 32
 model = dict(
     data_preprocessor=dict(pad_size_divisor=16),
-    backbone=dict(model_cfg=tiny_clip, checkpoint='random', out_indices=(1, 1, 2, 2),
-                  lora=dict(r=4, alpha=8), pyramid_channels=feat_channels),
+    clip=dict(model_name='umg-vit-tiny-8', checkpoint='random'),
+    backbone=dict(out_indices=(1, 1, 2, 2), lora=dict(r=4, alpha=8)),
+    neck=dict(embed_dim=96, out_channels=feat_channels),
+    text_encoder=dict(templates=['{{}}', 'a {{}}']),
     panoptic_head=dict(
-        classifier=dict(text_encoder=dict(model_cfg=tiny_clip, checkpoint='random',
-                                          templates=['{{}}', 'a {{}}'])),
         in_channels=[feat_channels] * 4, feat_channels=feat_channels,
         out_channels=feat_channels, num_queries=10,
         pixel_decoder=dict(
@@ -101,16 +93,15 @@ val_dataloader = dict(batch_size=2, {LOADER}, dataset=dict(pipeline=[
 test_dataloader = val_dataloader
 {SHORT}""",
     'semseg_my_data': f"""_base_ = ['./semseg_my_data.py']
-{TINY_CLIP}
 feat_channels = 32
 attn = dict(embed_dims=feat_channels, num_heads=2)
 ffn = dict(embed_dims=feat_channels, feedforward_channels=64)
 model = dict(
     data_preprocessor=dict(size=({SIZE}, {SIZE}), test_cfg=dict(size_divisor=8)),
-    text_encoder=dict(model_cfg=tiny_clip, checkpoint='random', templates=['{{}}', 'a {{}}']),
-    backbone=dict(model_cfg=tiny_clip, checkpoint='random', out_indices=(0, 1, 2, 2),
-                  lora=dict(r=4, alpha=8),
-                  pyramid_channels=feat_channels),
+    clip=dict(model_name='umg-vit-tiny-8', checkpoint='random'),
+    text_encoder=dict(templates=['{{}}', 'a {{}}']),
+    backbone=dict(out_indices=(0, 1, 2, 2), lora=dict(r=4, alpha=8)),
+    neck=dict(embed_dim=96, out_channels=feat_channels),
     decode_head=dict(
         in_channels=[feat_channels] * 4, strides=[2, 4, 8, 16], feat_channels=feat_channels,
         out_channels=feat_channels, num_queries=10,
@@ -333,7 +324,7 @@ def test_guide_pretraining_on_umg_json_and_shards(guide_runs):
         assert key in log, key
     _best(project / 'work_dirs/pretrain_my_data', 'dense_mIoU')
     # the frozen towers: only LoRA adapters (and temperatures) train
-    assert re.search(r'UMGCLIPBackbone\(model_cfg, lora=.*\): trainable parameters', log)
+    assert re.search(r'UMGCLIPBackbone\(umg-vit-tiny-8, lora=.*\): trainable parameters', log)
     test_log = next((project / 'work_dirs/pretrain_my_data_test').glob('*/*.log')).read_text()
     assert 'region/top1' in test_log and 'dense/mIoU' in test_log
 

@@ -35,10 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / 'docs' / 'dataset_converters.md'
 STEP = re.compile(r'<!-- release-step -->\n```bash\n(.*?)\n```', re.S)
 CONFIG = re.compile(r'configs/umg/([\w.-]+\.py)')
-TINY_CLIP = dict(
-    embed_dim=64,
-    vision_cfg=dict(image_size=64, layers=3, width=96, head_width=32, patch_size=8),
-    text_cfg=dict(context_length=32, vocab_size=49408, width=64, heads=2, layers=2))
+TINY_CLIP = 'umg-vit-tiny-8'  # umg_mm/models/clip_configs/umg-vit-tiny-8.json
 TEMPLATES = ['{}', 'a {}']
 FEAT = 32
 ATTN = dict(embed_dims=FEAT, num_heads=2)
@@ -56,21 +53,26 @@ MASK2FORMER = dict(
 TINY_MODELS = {  # model type: what shrink() merges into cfg.model
     'UMGCLIPPretrainer': dict(
         data_preprocessor=dict(pad_size_divisor=8),
-        backbone=dict(model_cfg=TINY_CLIP, grad_checkpointing=False),
-        text_encoder=dict(model_cfg=TINY_CLIP, templates=TEMPLATES),
+        clip=dict(model_name=TINY_CLIP),
+        backbone=dict(grad_checkpointing=False),
+        text_encoder=dict(templates=TEMPLATES),
         test_cfg=dict(templates=TEMPLATES)),
     'OpenVocabEncoderDecoder': dict(
         data_preprocessor=dict(size=(64, 64), test_cfg=dict(size_divisor=8)),
-        text_encoder=dict(model_cfg=TINY_CLIP, templates=TEMPLATES),
-        backbone=dict(model_cfg=TINY_CLIP, out_indices=(0, 1, 2, 2), pyramid_channels=FEAT),
+        clip=dict(model_name=TINY_CLIP),
+        text_encoder=dict(templates=TEMPLATES),
+        backbone=dict(out_indices=(0, 1, 2, 2)),
+        neck=dict(embed_dim=96, out_channels=FEAT),
         decode_head=dict(MASK2FORMER, strides=[2, 4, 8, 16], train_cfg=dict(num_points=256))),
     'OpenVocabMask2Former': dict(
         data_preprocessor=dict(pad_size_divisor=16, batch_augments=[dict(
             type='BatchFixedSizePad', size=(64, 64), img_pad_value=0, pad_mask=True,
             mask_pad_value=0, pad_seg=True, seg_pad_value=255)]),
-        backbone=dict(model_cfg=TINY_CLIP, out_indices=(1, 1, 2, 2), pyramid_channels=FEAT),
-        panoptic_head=dict(MASK2FORMER, classifier=dict(
-            text_encoder=dict(model_cfg=TINY_CLIP, templates=TEMPLATES))),
+        clip=dict(model_name=TINY_CLIP),
+        backbone=dict(out_indices=(1, 1, 2, 2)),
+        neck=dict(embed_dim=96, out_channels=FEAT),
+        text_encoder=dict(templates=TEMPLATES),
+        panoptic_head=MASK2FORMER,
         train_cfg=dict(num_points=256)),
 }
 SIZE_KEYS = ('scale', 'scales', 'crop_size', 'max_size')
@@ -141,7 +143,7 @@ def write_tiny_tower(path: Path) -> None:
     """A tiny open_clip model's state dict, as open_clip saves its checkpoints."""
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
-    torch.save(open_clip.model.CLIP(**TINY_CLIP).state_dict(), path)
+    torch.save(open_clip.create_model(TINY_CLIP).state_dict(), path)
 
 
 @pytest.fixture(scope='module')
@@ -152,7 +154,7 @@ def chain(tmp_path_factory):
     (project / 'configs').symlink_to(ROOT / 'configs')
     facts = write_releases(project / 'data')
     pretrain = Config.fromfile(str(ROOT / 'configs/umg/umg-clip_vit-b16_8xb128-amp-40k_coco-vg.py'))
-    write_tiny_tower(project / pretrain.clip_checkpoint)
+    write_tiny_tower(project / pretrain.model.clip.checkpoint)
     (project / 'tiny_configs').mkdir()
     env = dict(os.environ, OMP_NUM_THREADS='1',
                PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get('PYTHONPATH', '')]))

@@ -3,7 +3,7 @@ import os.path as osp
 
 from mmengine.config import Config
 
-from umg_mm.models.utils import TINY_OPEN_CLIP_CFG
+from umg_mm.models.utils import NANO_MODEL
 
 PROJECTS = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'projects')
 
@@ -18,18 +18,13 @@ def project_config(project: str, name: str) -> Config:
 
 
 def tiny_backbone(cfg: Config, **overrides) -> None:
-    """Shrink ``cfg.model.backbone`` (a UMGCLIPBackbone) to the tiny CLIP: 2 blocks, width 64,
-    patch 8; the pyramid reads blocks (0, 0, 1, 1). Everything else the config sets is kept."""
+    """Shrink the model's CLIP to the tiny one (2 blocks, width 64, patch 8): ``model.clip``
+    (both towers) where the model has one, else ``model.backbone`` (a UMGCLIPBackbone); the
+    pyramid neck reads blocks (0, 0, 1, 1). Everything else the config sets is kept."""
     backbone = cfg.model.backbone
     assert backbone.type == 'UMGCLIPBackbone', backbone.type
-    backbone.pop('model_name', None)
-    backbone.update(model_cfg=TINY_OPEN_CLIP_CFG, **overrides)
-    if backbone.get('out_type') == 'pyramid':
+    (cfg.model.clip if 'clip' in cfg.model else backbone).update(model_name=NANO_MODEL)
+    backbone.update(**overrides)
+    if 'neck' in cfg.model and cfg.model.neck.type == 'CLIPPyramidNeck':
         backbone.update(out_indices=(0, 0, 1, 1))
-
-
-def tiny_text_encoder(text_encoder: dict) -> None:
-    """Shrink a UMGCLIPTextEncoder config to the tiny CLIP's text tower (2 blocks, width 32)."""
-    assert text_encoder.type == 'UMGCLIPTextEncoder', text_encoder.type
-    text_encoder.pop('model_name', None)
-    text_encoder.update(model_cfg=TINY_OPEN_CLIP_CFG)
+        cfg.model.neck.embed_dim = 64

@@ -73,7 +73,7 @@ def test_one_loss_step_trains_lora_pyramid_and_head(model):
     grads = {n: p.grad for n, p in model.named_parameters()}
     assert grads['decode_head.cls_embed.weight'].abs().sum() > 0
     assert any(g is not None and g.abs().sum() > 0 for n, g in grads.items() if 'lora_' in n)
-    assert all(grads[n] is not None for n in grads if 'pyramid_proj' in n)
+    assert all(grads[n] is not None for n in grads if n.startswith('neck.proj.'))
     frozen = [n for n, p in model.named_parameters()
               if n.startswith('backbone.visual') and 'lora_' not in n]
     assert frozen and all(grads[n] is None for n in frozen)

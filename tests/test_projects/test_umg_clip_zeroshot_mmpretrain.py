@@ -15,7 +15,7 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 import umg_mm  # noqa: F401
-from .project_configs import TINY_LORA, project_config, tiny_backbone, tiny_text_encoder
+from .project_configs import TINY_LORA, project_config, tiny_backbone
 
 PROJECT = 'umg_clip_zeroshot_mmpretrain'
 IN1K = 'umg-clip-vit-b16_zeroshot-cls_in1k.py'
@@ -25,7 +25,6 @@ def tiny_cfg(name=IN1K):
     """A project config with tiny CLIP towers (and, for the loss step, a tiny LoRA)."""
     cfg = project_config(PROJECT, name)
     tiny_backbone(cfg, lora=TINY_LORA)
-    tiny_text_encoder(cfg.model.text_encoder)
     return cfg
 
 

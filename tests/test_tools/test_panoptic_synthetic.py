@@ -19,8 +19,7 @@ SHORT = ['train_cfg.max_iters=2', 'train_cfg.val_interval=2', 'default_hooks.che
          'train_dataloader.batch_size=2', 'val_dataloader.batch_size=2',
          'test_dataloader.batch_size=2',
          # no pretrained tiny CLIP here: random towers, said explicitly
-         'model.backbone.checkpoint=random',
-         'model.panoptic_head.classifier.text_encoder.checkpoint=random']
+         'model.clip.checkpoint=random']
 
 
 def _free_port():

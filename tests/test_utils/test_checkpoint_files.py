@@ -16,7 +16,7 @@ from mmengine.runner.checkpoint import CheckpointLoader
 from tests.umg_fixtures import WritesMarkerWhenUnpickled
 from umg_mm.models.backbones import UMGCLIPBackbone
 from umg_mm.models.text import UMGCLIPTextEncoder
-from umg_mm.models.utils import TINY_OPEN_CLIP_CFG
+from umg_mm.models.utils import NANO_MODEL
 from umg_mm.models.utils.checkpoint import read_state_dict
 from umg_mm.utils.checkpoint_files import is_torchscript_archive, load_checkpoint_file
 
@@ -63,9 +63,9 @@ LOADERS = {
     'load_checkpoint_file': lambda path, tmp_path: load_checkpoint_file(str(path)),
     'read_state_dict': lambda path, tmp_path: read_state_dict(str(path)),
     'backbone checkpoint=': lambda path, tmp_path: UMGCLIPBackbone(
-        model_cfg=TINY_OPEN_CLIP_CFG, checkpoint=str(path)),
+        model_name=NANO_MODEL, checkpoint=str(path)),
     'text tower checkpoint=': lambda path, tmp_path: UMGCLIPTextEncoder(
-        model_cfg=TINY_OPEN_CLIP_CFG, checkpoint=str(path)),
+        model_name=NANO_MODEL, checkpoint=str(path)),
     'convert_open_clip': _load_via_convert_tool,
     'mmengine load_from': lambda path, tmp_path: CheckpointLoader.load_checkpoint(
         str(path), map_location='cpu'),

@@ -29,9 +29,9 @@ def _tower_cfg(**tower):
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
 def test_shipped_configs_have_weights_or_say_random(path):
     cfg = Config.fromfile(path)
-    towers = [key for key in ('backbone', 'text_encoder') if key in cfg.model]
-    if osp.basename(path) in FROM_SCRATCH:
-        assert all(cfg.model[key].checkpoint == 'random' for key in towers)
+    if osp.basename(path) in FROM_SCRATCH:  # said once, for both towers where the model has two
+        assert (cfg.model.clip if 'clip' in cfg.model else cfg.model.backbone).checkpoint == \
+            'random'
     try:
         check_clip_weights(cfg)
     except ValueError as err:
@@ -75,6 +75,21 @@ def test_missing_weights_name_the_file_the_key_and_the_fixes():
     cfg.model.decode_head.classifier = dict(text_encoder=dict(type='umg_mm.UMGCLIPTextEncoder'))
     with pytest.raises(ValueError, match=r'model\.decode_head\.classifier\.text_encoder '
                                          r'\(umg_mm\.UMGCLIPTextEncoder\)'):
+        check_clip_weights(cfg)
+    # a model that names both towers' weights once, in model.clip: the error names that key
+    cfg = _tower_cfg()
+    cfg.model.clip = dict(model_name='ViT-B-16')
+    cfg.model.text_encoder = dict(type='UMGCLIPTextEncoder')
+    with pytest.raises(ValueError) as err:
+        check_clip_weights(cfg)
+    assert str(err.value).startswith(
+        'config my_config.py: model.clip gives no weights, so model.backbone (UMGCLIPBackbone) '
+        'would train from random CLIP weights. Give them with --cfg-options '
+        'model.clip.checkpoint=')
+    assert "set model.clip.checkpoint='random'" in str(err.value)
+    for source in (dict(checkpoint='umg_clip.pth'), dict(pretrained='laion2b_s34b_b88k'),
+                   dict(checkpoint='random')):
+        cfg.model.clip.update(source)
         check_clip_weights(cfg)
     # mmseg's model-level pretrained reaches the backbone; resuming loads the towers
     cfg = _tower_cfg()

@@ -4,7 +4,7 @@ One symmetric contrastive loss between whole images and their captions (open_cli
 ``ClipLoss``, as CLIP is trained), nothing at region or pixel level: the reference against which
 umg_mm's multi-granularity pretraining is compared, and a backbone for the synthetic
 open-vocabulary segmentation recipe (``configs/umg/umg-mask2former_vit-tiny_1xb8-300it_synthetic-64x64.py``, whose
-``clip_model_cfg`` gives the architecture). The captions name the held-out classes too (only
+``model.clip.model_name`` gives the architecture). The captions name the held-out classes too (only
 the segmentation labels hold them out), so a CLIP trained here knows their words.
 
     python tools/analysis_tools/image_text_clip_baseline.py data/synthetic \
@@ -53,7 +53,7 @@ def main():
     parser.add_argument('out', help='output checkpoint (.pth)')
     parser.add_argument('--config',
                         default='configs/umg/umg-mask2former_vit-tiny_1xb8-300it_synthetic-64x64.py',
-                        help='config whose clip_model_cfg gives the architecture')
+                        help='config whose model.clip.model_name gives the architecture')
     parser.add_argument('--epochs', type=int, default=15)
     parser.add_argument('--batch-size', type=int, default=128)
     parser.add_argument('--lr', type=float, default=1e-3)
@@ -61,8 +61,9 @@ def main():
     args = parser.parse_args()
 
     torch.manual_seed(args.seed)
-    model_cfg = Config.fromfile(args.config)['clip_model_cfg'].to_dict()
-    model = build_open_clip(model_cfg=model_cfg)
+    model_name = Config.fromfile(args.config).model.clip.model_name
+    model_cfg = open_clip.get_model_config(model_name)
+    model = build_open_clip(model_name)
     tokenizer = open_clip.SimpleTokenizer(context_length=model_cfg['text_cfg']['context_length'])
     images, captions = load_pairs(args.world, model_cfg['vision_cfg']['image_size'])
     loss_fn = open_clip.ClipLoss()

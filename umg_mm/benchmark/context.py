@@ -10,7 +10,7 @@ import open_clip
 import torch
 from mmengine.config import Config
 
-from umg_mm.models.utils.open_clip_builder import TINY_OPEN_CLIP_CFG
+from umg_mm.models.utils.open_clip_builder import NANO_MODEL
 from .timing import Clock
 
 #: ``--model`` value of the tiny open_clip architecture (2 blocks, width 64, patch 8).
@@ -25,7 +25,7 @@ def clip_config(model: str) -> dict:
     Every section builds its models from this dict with random weights: nothing is downloaded.
     """
     if model == TINY_MODEL:
-        return deepcopy(TINY_OPEN_CLIP_CFG)
+        return deepcopy(open_clip.get_model_config(NANO_MODEL))
     cfg = open_clip.get_model_config(model)
     if cfg is None:
         raise ValueError(f'--model {model!r} is not an open_clip model name; use one of '

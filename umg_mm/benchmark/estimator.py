@@ -81,8 +81,7 @@ def pretrain_model_cfg(cfg, lora: bool = False, grad_checkpointing: Optional[boo
     """The config's model with no weights source (random init), LoRA or full tuning, gradient
     checkpointing as given (``None``: as configured)."""
     model = deepcopy(cfg['model'])
-    model['backbone'].update(checkpoint=None)
-    model['text_encoder'].update(checkpoint=None)
+    model['clip'].update(checkpoint=None)
     if grad_checkpointing is not None:
         model['backbone']['grad_checkpointing'] = grad_checkpointing
     if lora:
@@ -217,8 +216,8 @@ def estimate_pretrain_step(cfg, world_size: int = 8, batch_size: Optional[int] =
     model_cfg = pretrain_model_cfg(cfg, lora, grad_checkpointing)
     if image_size is None:
         import open_clip
-        model_name = model_cfg['backbone'].get('model_name', 'ViT-B-16')
-        clip_cfg = model_cfg['backbone'].get('model_cfg') or open_clip.get_model_config(model_name)
+        clip_cfg = model_cfg['clip'].get('model_cfg') or \
+            open_clip.get_model_config(model_cfg['clip']['model_name'])
         image_size = clip_cfg['vision_cfg']['image_size']
         image_size = image_size if isinstance(image_size, int) else image_size[0]
     counts = dict(regions=regions, segments=segments, texts=texts)

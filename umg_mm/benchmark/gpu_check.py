@@ -116,13 +116,10 @@ def check_panoptic_step(ctx: BenchmarkContext) -> Dict:
     config = 'umg/umg-mask2former_vit-tiny_2xb8-1200it_synthetic-panoptic-64x64.py' \
         if ctx.model == TINY_MODEL else PANOPTIC_MODEL
     cfg = ctx.config(config).model
-    text_encoder = cfg['panoptic_head']['classifier']['text_encoder']
-    cfg['backbone'].update(checkpoint=None)
-    text_encoder.update(checkpoint=None, templates='single')
+    cfg['clip'].update(checkpoint=None)
+    cfg['text_encoder'].update(templates='single')
     if ctx.model != TINY_MODEL:  # the tiny config has its own tiny towers
-        clip_cfg = with_image_size(clip_config(ctx.model), ctx.train_size)
-        cfg['backbone'].update(model_cfg=clip_cfg)
-        text_encoder.update(model_cfg=clip_cfg)
+        cfg['clip'] = dict(model_cfg=with_image_size(clip_config(ctx.model), ctx.train_size))
     with DefaultScope.overwrite_default_scope('mmdet'):
         from mmdet.registry import MODELS as MMDET_MODELS
         model = MMDET_MODELS.build(ConfigDict(cfg)).to(ctx.torch_device).train()

@@ -8,15 +8,13 @@
 #   * CLIP's pixel normalisation; batch augments (mmdet's 1024 px LSJ padding) left to the
 #     recipes (umg-mask2former_vit-b16_8xb2-lsj-50e_coco-panoptic.py keeps mmdet's).
 # Recipes on other data replace the data, schedule and optimizer settings with _delete_=True.
-# Set `clip_checkpoint` (a UMG-CLIP or open_clip file) in the config that inherits this one.
+# Set model.clip.checkpoint (a UMG-CLIP or open_clip file) in the config that inherits this one.
 _base_ = ['mmdet::mask2former/mask2former_r50_8xb2-lsj-50e_coco-panoptic.py']
 custom_imports = dict(imports=['umg_mm'], allow_failed_imports=False)
 # checkpoints that survive a kill at any moment (mmengine's CheckpointHook, saved atomically)
 default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
 
 clip_model = 'ViT-B-16'
-# e.g. 'checkpoints/umg_clip_vit_b16.pth'; None: tools/train.py refuses to train random towers
-clip_checkpoint = None
 feat_channels = 256
 
 model = dict(
@@ -26,23 +24,24 @@ model = dict(
                            batch_augments=None),
     # labels = things then stuff; a VocabularyHook replaces them with each dataset's
     vocabulary=dict(thing_classes='coco_panoptic_things_80', stuff_classes='coco_panoptic_stuff_53'),
+    # the CLIP both towers start from, named once: add checkpoint='checkpoints/umg_clip_vit_b16.pth'
+    # (none: tools/train.py refuses to train random towers)
+    clip=dict(model_name=clip_model),
     backbone=dict(
         _delete_=True,
         type='UMGCLIPBackbone',
-        model_name=clip_model,
-        checkpoint=clip_checkpoint,
-        out_type='dict',  # pyramid for the head, dense embeddings for the ensemble
+        out_type='dict',  # blocks for the neck, dense embeddings for the ensemble
         frozen_stages='all',  # frozen tower; LoRA adapters and the pyramid neck train
-        lora=dict(r=8, alpha=16, dropout=0., target_modules=('c_fc', 'c_proj')),
-        pyramid_channels=feat_channels),
+        lora=dict(r=8, alpha=16, dropout=0., target_modules=('c_fc', 'c_proj'))),
+    # the blocks (2, 5, 8, 11) at strides 4, 8, 16, 32, 1x1-mapped to the head's channels
+    neck=dict(type='CLIPPyramidNeck', embed_dim=768, rescales=(4, 2, 1, 0.5),
+              norm_cfg=dict(type='BN'), out_channels=feat_channels),
+    text_encoder=dict(type='UMGCLIPTextEncoder', templates='segmentation'),
     panoptic_head=dict(
         type='OpenVocabMask2FormerHead',
         num_things_classes=None,  # the vocabulary decides
         num_stuff_classes=None,
-        classifier=dict(
-            type='OpenVocabClassifier',
-            text_encoder=dict(type='UMGCLIPTextEncoder', model_name=clip_model,
-                              checkpoint=clip_checkpoint, templates='segmentation')),
+        classifier=dict(type='OpenVocabClassifier'),  # handed the model's text_encoder
         void_weight=0.1,  # the stock class_weight's last entry
         in_channels=[feat_channels] * 4,
         loss_cls=dict(class_weight=None)),  # rebuilt for each vocabulary: 1 per class, 0.1 void

@@ -16,14 +16,15 @@ model = dict(
         mean=[122.771, 116.746, 104.094], std=[68.501, 66.632, 70.323],  # CLIP's
         bgr_to_rgb=True, pad_val=0, seg_pad_val=255, size=(640, 640),
         test_cfg=dict(size_divisor=32)),  # a multiple of the patch size (16)
-    text_encoder=dict(type='UMGCLIPTextEncoder', model_name=clip_model,
-                      templates='segmentation'),
+    # the CLIP both towers start from, named once (add checkpoint=... or load_from)
+    clip=dict(model_name=clip_model),
+    text_encoder=dict(type='UMGCLIPTextEncoder', templates='segmentation'),
     backbone=dict(
-        type='UMGCLIPBackbone', model_name=clip_model,
-        out_type='dict', frozen_stages='all', lora=None,
-        pyramid_neck=dict(type='Feature2Pyramid', rescales=(4, 2, 1, 0.5),
-                          norm_cfg=dict(type='SyncBN', requires_grad=True)),
-        pyramid_channels=feat_channels),
+        type='UMGCLIPBackbone',
+        out_type='dict', frozen_stages='all', lora=None),
+    # the blocks (2, 5, 8, 11) at strides 4, 8, 16, 32, 1x1-mapped to the head's channels
+    neck=dict(type='CLIPPyramidNeck', embed_dim=768, rescales=(4, 2, 1, 0.5),
+              norm_cfg=dict(type='SyncBN', requires_grad=True), out_channels=feat_channels),
     # FC-CLIP's weights: CLIP's share is alpha for classes seen in training, beta for others
     ensemble=dict(type='VocabEnsemble', alpha=0.4, beta=0.8, seen_classes=train_vocabulary),
     decode_head=dict(

@@ -15,17 +15,13 @@ data_root = __import__('os').environ.get('UMG_SYNTHETIC_ROOT', 'data/synthetic_c
 crop_size = (64, 64)
 num_classes = 17
 feat_channels = 64
-tiny_clip = dict(
-    embed_dim=64,
-    vision_cfg=dict(image_size=64, layers=3, width=96, head_width=32, patch_size=8),
-    text_cfg=dict(context_length=32, vocab_size=49408, width=64, heads=2, layers=2))
 
 model = dict(
     data_preprocessor=dict(size=crop_size),
-    backbone=dict(model_name=None, model_cfg=tiny_clip, out_indices=(1, 1, 2, 2),
-                  lora=dict(r=4, alpha=8),
-                  pyramid_neck=dict(norm_cfg=dict(type='BN', requires_grad=True)),
-                  pyramid_channels=feat_channels),
+    backbone=dict(model_name='umg-vit-tiny-8', out_indices=(1, 1, 2, 2),
+                  lora=dict(r=4, alpha=8)),
+    neck=dict(embed_dim=96, norm_cfg=dict(type='BN', requires_grad=True),
+              out_channels=feat_channels),
     decode_head=dict(
         num_classes=num_classes,
         in_channels=[feat_channels] * 4,

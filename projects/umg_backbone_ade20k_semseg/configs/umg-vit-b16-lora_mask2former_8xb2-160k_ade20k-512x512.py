@@ -23,9 +23,11 @@ model = dict(
         type='UMGCLIPBackbone',
         model_name=clip_model,
         checkpoint=clip_checkpoint,
-        out_type='pyramid',
+        out_type='intermediates',
         frozen_stages='all',  # the CLIP tower is frozen; LoRA adapters and the pyramid train
-        lora=dict(r=8, alpha=16, dropout=0., target_modules=('c_fc', 'c_proj')),
-        pyramid_neck=dict(type='Feature2Pyramid', rescales=(4, 2, 1, 0.5),
-                          norm_cfg=dict(type='SyncBN', requires_grad=True)),
-        pyramid_channels=[256, 512, 1024, 2048]))  # the stock head's in_channels
+        lora=dict(r=8, alpha=16, dropout=0., target_modules=('c_fc', 'c_proj'))),
+    # the blocks (2, 5, 8, 11) at strides 4, 8, 16, 32 (mmseg's Feature2Pyramid), 1x1-mapped to
+    # the stock head's in_channels
+    neck=dict(type='CLIPPyramidNeck', embed_dim=768, rescales=(4, 2, 1, 0.5),
+              norm_cfg=dict(type='SyncBN', requires_grad=True),
+              out_channels=[256, 512, 1024, 2048]))

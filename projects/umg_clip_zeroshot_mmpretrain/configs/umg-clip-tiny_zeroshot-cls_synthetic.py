@@ -11,14 +11,9 @@ _base_ = ['./umg-clip-vit-b16_zeroshot-cls_in1k.py']
 
 # the world's folder: environment variable UMG_SYNTHETIC_ROOT (default data/synthetic)
 data_root = __import__('os').environ.get('UMG_SYNTHETIC_ROOT', 'data/synthetic') + '/'
-tiny_clip = dict(
-    embed_dim=64,
-    vision_cfg=dict(image_size=64, layers=3, width=96, head_width=32, patch_size=8),
-    text_cfg=dict(context_length=32, vocab_size=49408, width=64, heads=2, layers=2))
 
 model = dict(
-    backbone=dict(_delete_=True, type='UMGCLIPBackbone', model_cfg=tiny_clip),
-    text_encoder=dict(_delete_=True, type='UMGCLIPTextEncoder', model_cfg=tiny_clip),
+    clip=dict(model_name='umg-vit-tiny-8'),  # umg_mm/models/clip_configs/umg-vit-tiny-8.json
     text_prototype=data_root + 'vocabularies/things.txt',
     text_prompt=['{}', 'a {}', 'a picture of a {}'])
 

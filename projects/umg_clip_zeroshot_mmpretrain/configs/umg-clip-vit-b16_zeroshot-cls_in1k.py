@@ -15,8 +15,9 @@ clip_model = 'ViT-B-16'  # the open_clip architecture of the checkpoint
 model = dict(
     _delete_=True,
     type='UMGCLIPZeroShot',
-    backbone=dict(type='UMGCLIPBackbone', model_name=clip_model),
-    text_encoder=dict(type='UMGCLIPTextEncoder', model_name=clip_model),
+    clip=dict(model_name=clip_model),  # both towers; their weights: tools/test.py's checkpoint
+    backbone=dict(type='UMGCLIPBackbone'),
+    text_encoder=dict(type='UMGCLIPTextEncoder'),
     text_prototype='imagenet',  # mmpretrain's class names, as the stock config
     text_prompt='openai_imagenet_sub')  # mmpretrain's prompt set, as the stock config
 

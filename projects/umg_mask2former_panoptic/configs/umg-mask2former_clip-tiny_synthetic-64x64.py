@@ -5,20 +5,15 @@
 # Mask2Former head made lighter (32 channels instead of 256, 20 queries instead of 100, 1
 # pixel-decoder layer instead of 6, 3 decoder layers instead of 9, 1,024 sampled points per mask),
 # 64 px images, 8 per batch, 600 iterations. Both towers' weights:
-#   --cfg-options model.backbone.checkpoint=CKPT model.panoptic_head.classifier.text_encoder.checkpoint=CKPT
+#   --cfg-options model.clip.checkpoint=CKPT
 #   python tools/make_synthetic_data.py data/synthetic
 #   python tools/train.py projects/umg_mask2former_panoptic/configs/umg-mask2former_clip-tiny_synthetic-64x64.py \
-#       --cfg-options model.backbone.checkpoint=work_dirs/umg-clip_vit-tiny_1xb32-600it_synthetic-64x64/iter_600.pth \
-#       model.panoptic_head.classifier.text_encoder.checkpoint=work_dirs/umg-clip_vit-tiny_1xb32-600it_synthetic-64x64/iter_600.pth
+#       --cfg-options model.clip.checkpoint=work_dirs/umg-clip_vit-tiny_1xb32-600it_synthetic-64x64/iter_600.pth
 _base_ = ['./umg-mask2former_vit-b16-lora_8xb2-lsj-50e_coco-panoptic.py']
 
 data_root = __import__('os').environ.get('UMG_SYNTHETIC_ROOT', 'data/synthetic') + '/'
 image_size = (64, 64)
 feat_channels = 32
-tiny_clip = dict(
-    embed_dim=64,
-    vision_cfg=dict(image_size=64, layers=3, width=96, head_width=32, patch_size=8),
-    text_cfg=dict(context_length=32, vocab_size=49408, width=64, heads=2, layers=2))
 # the classes: the world's vocabulary files, so that any held-out split works unchanged
 vocabularies = data_root + 'vocabularies/'
 
@@ -29,13 +24,13 @@ model = dict(
     ]),
     vocabulary=dict(thing_classes=vocabularies + 'seen_things.txt',
                     stuff_classes=vocabularies + 'seen_stuff.txt'),
-    backbone=dict(model_name=None, model_cfg=tiny_clip, out_indices=(1, 1, 2, 2),
-                  lora=dict(r=4, alpha=8),
-                  pyramid_neck=dict(norm_cfg=dict(type='BN', requires_grad=True)),
-                  pyramid_channels=feat_channels),
+    clip=dict(model_name='umg-vit-tiny-8'),  # umg_mm/models/clip_configs/umg-vit-tiny-8.json
+    backbone=dict(out_indices=(1, 1, 2, 2),
+                  lora=dict(r=4, alpha=8)),
+    neck=dict(embed_dim=96, norm_cfg=dict(type='BN', requires_grad=True),
+              out_channels=feat_channels),
+    text_encoder=dict(templates=['{}', 'a {}', 'a picture of a {}']),
     panoptic_head=dict(
-        classifier=dict(text_encoder=dict(model_name=None, model_cfg=tiny_clip,
-                                          templates=['{}', 'a {}', 'a picture of a {}'])),
         in_channels=[feat_channels] * 4,
         feat_channels=feat_channels,
         out_channels=feat_channels,

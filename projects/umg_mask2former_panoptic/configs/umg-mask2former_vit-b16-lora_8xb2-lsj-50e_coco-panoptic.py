@@ -6,18 +6,14 @@
 #     scored against the text embeddings of the vocabulary + a learned void embedding), so the
 #     classes are text and can be replaced at test time without retraining;
 #   * CLIP's pixel normalisation.
-# Set clip_checkpoint (a UMG-CLIP file, or an open_clip one) in a copy of this file, or on the command
-# line for both towers:
-#   --cfg-options model.backbone.checkpoint=CKPT model.panoptic_head.classifier.text_encoder.checkpoint=CKPT
+# Set the CLIP weights both towers start from (a UMG-CLIP file, or an open_clip one) once, in
+# model.clip (a copy of this file), or on the command line:
+#   --cfg-options model.clip.checkpoint=CKPT
 _base_ = ['mmdet::mask2former/mask2former_r50_8xb2-lsj-50e_coco-panoptic.py']
 custom_imports = dict(imports=['umg_mm'], allow_failed_imports=False)
 # checkpoints that survive a kill at any moment (mmengine's CheckpointHook, saved atomically)
 default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
 
-clip_model = 'ViT-B-16'
-# e.g. 'checkpoints/umg_clip_vit_b16.pth'; None: tools/train.py refuses to train until it is
-# given ('random': random CLIP weights on purpose)
-clip_checkpoint = None
 
 model = dict(
     type='OpenVocabMask2Former',
@@ -27,25 +23,26 @@ model = dict(
     # training and testing the VocabularyHook below replaces them with each dataset's
     vocabulary=dict(thing_classes='coco_panoptic_things_80',
                     stuff_classes='coco_panoptic_stuff_53'),
+    # add checkpoint='checkpoints/umg_clip_vit_b16.pth'; none: tools/train.py refuses to train
+    # until it is given ('random': random CLIP weights on purpose)
+    clip=dict(model_name='ViT-B-16'),
     backbone=dict(
         _delete_=True,
         type='UMGCLIPBackbone',
-        model_name=clip_model,
-        checkpoint=clip_checkpoint,
-        out_type='pyramid',
+        out_type='intermediates',
         frozen_stages='all',  # the CLIP tower is frozen; LoRA adapters and the pyramid train
-        lora=dict(r=8, alpha=16, dropout=0., target_modules=('c_fc', 'c_proj')),
-        pyramid_neck=dict(type='Feature2Pyramid', rescales=(4, 2, 1, 0.5),
-                          norm_cfg=dict(type='SyncBN', requires_grad=True)),
-        pyramid_channels=[256, 512, 1024, 2048]),  # the stock head's in_channels
+        lora=dict(r=8, alpha=16, dropout=0., target_modules=('c_fc', 'c_proj'))),
+    # the blocks (2, 5, 8, 11) at strides 4, 8, 16, 32 (mmseg's Feature2Pyramid), 1x1-mapped to
+    # the stock head's in_channels
+    neck=dict(type='CLIPPyramidNeck', embed_dim=768, rescales=(4, 2, 1, 0.5),
+              norm_cfg=dict(type='SyncBN', requires_grad=True),
+              out_channels=[256, 512, 1024, 2048]),
+    text_encoder=dict(type='UMGCLIPTextEncoder', templates='segmentation'),
     panoptic_head=dict(
         type='OpenVocabMask2FormerHead',
         num_things_classes=None,  # the vocabulary decides
         num_stuff_classes=None,
-        classifier=dict(
-            type='OpenVocabClassifier',
-            text_encoder=dict(type='UMGCLIPTextEncoder', model_name=clip_model,
-                              checkpoint=clip_checkpoint, templates='segmentation')),
+        classifier=dict(type='OpenVocabClassifier'),  # handed the model's text_encoder
         void_weight=0.1,  # the stock class_weight's last entry
         loss_cls=dict(class_weight=None)))  # rebuilt for each vocabulary: 1 per class, 0.1 void
 

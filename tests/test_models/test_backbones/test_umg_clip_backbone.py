@@ -11,7 +11,7 @@ from mmengine.optim import build_optim_wrapper
 
 import umg_mm  # noqa: F401  (registers the backbone)
 from umg_mm.models.backbones import UMGCLIPBackbone
-from umg_mm.models.utils import TINY_OPEN_CLIP_CFG as TINY
+from umg_mm.models.utils import NANO_MODEL as TINY
 from umg_mm.models.utils import build_open_clip
 
 
@@ -19,7 +19,7 @@ from umg_mm.models.utils import build_open_clip
 def clip_and_file(tmp_path_factory):
     """A tiny open_clip model with random weights, and its open_clip checkpoint file."""
     torch.manual_seed(0)
-    clip = build_open_clip(model_cfg=TINY).eval()
+    clip = build_open_clip(TINY).eval()
     path = tmp_path_factory.mktemp('ckpt') / 'tiny_open_clip.pt'
     torch.save(clip.state_dict(), path)
     return clip, str(path)
@@ -33,7 +33,7 @@ def _randomise_lora(backbone):
 
 def test_global_equals_open_clip_encode_image(clip_and_file):
     clip, path = clip_and_file
-    backbone = UMGCLIPBackbone(model_cfg=TINY, checkpoint=path, out_type='global').eval()
+    backbone = UMGCLIPBackbone(model_name=TINY, checkpoint=path, out_type='global').eval()
     images = torch.randn(3, 3, 32, 32)
     with torch.no_grad():
         (ours,) = backbone(images)
@@ -47,25 +47,35 @@ def test_global_equals_open_clip_encode_image(clip_and_file):
     torch.testing.assert_close(ours['image_features'], theirs['image_features'])
     for a, b in zip(ours['image_intermediates'], theirs['image_intermediates']):
         torch.testing.assert_close(a, b)
+    # open_clip's argument names and meanings: the last n blocks, final norm, token layout
+    kwargs = dict(indices=1, normalize_intermediates=True, intermediates_only=True,
+                  output_fmt='NLC')
+    with torch.no_grad():
+        ours = backbone.forward_intermediates(images, stop_early=True, **kwargs)
+        theirs = clip.visual.forward_intermediates(images, **kwargs)
+    assert set(ours) == {'image_intermediates'}
+    torch.testing.assert_close(ours['image_intermediates'][0], theirs['image_intermediates'][0])
+    with pytest.raises(ValueError, match='outside 0..1'):
+        backbone.forward_intermediates(images, indices=[2])
 
 
 @pytest.mark.parametrize('size', [(32, 32), (37, 53), (17, 8)])
 @pytest.mark.parametrize('readout', ['tokens', 'value'])
-def test_dense_and_pyramid_shapes_for_any_input_size(size, readout):
-    backbone = UMGCLIPBackbone(model_cfg=TINY, out_type='dict', dense_readout=readout).eval()
+def test_dense_and_block_shapes_for_any_input_size(size, readout):
+    backbone = UMGCLIPBackbone(model_name=TINY, out_type='dict', dense_readout=readout).eval()
     height, width = size
     h, w = -(-height // 8), -(-width // 8)  # padded to the patch size 8
     out = backbone(torch.randn(2, 3, height, width))
     assert out['global'].shape == (2, 32)
     assert out['dense'].shape == (2, 32, h, w)
-    assert [tuple(level.shape) for level in out['pyramid']] == [
-        (2, 64, 4 * h, 4 * w), (2, 64, 2 * h, 2 * w), (2, 64, h, w),
-        (2, 64, -(-h // 2), -(-w // 2))]
-    assert backbone.pyramid_strides == (2.0, 4.0, 8.0, 16.0)
+    assert backbone.out_indices == (0, 0, 0, 1)  # four evenly spaced blocks, the last last
+    assert [tuple(fmap.shape) for fmap in out['intermediates']] == [(2, 64, h, w)] * 4
+    assert 'intermediates' not in UMGCLIPBackbone(model_name=TINY, out_type='dict',
+                                                  out_indices=())(torch.randn(1, 3, 8, 8))
 
 
 def test_padding_to_patch_multiple_is_zero_padding():
-    backbone = UMGCLIPBackbone(model_cfg=TINY, out_type='dense').eval()
+    backbone = UMGCLIPBackbone(model_name=TINY, out_type='dense').eval()
     image = torch.randn(1, 3, 30, 27)
     with torch.no_grad():
         (dense,) = backbone(image)
@@ -75,7 +85,7 @@ def test_padding_to_patch_multiple_is_zero_padding():
 
 def test_dense_tokens_readout_is_last_tokens_in_joint_space(clip_and_file):
     clip, path = clip_and_file
-    backbone = UMGCLIPBackbone(model_cfg=TINY, checkpoint=path, out_type='dense').eval()
+    backbone = UMGCLIPBackbone(model_name=TINY, checkpoint=path, out_type='dense').eval()
     images = torch.randn(2, 3, 32, 32)
     visual = clip.visual
     with torch.no_grad():
@@ -87,7 +97,7 @@ def test_dense_tokens_readout_is_last_tokens_in_joint_space(clip_and_file):
 
 def test_dense_value_readout_is_last_value_path(clip_and_file):
     clip, path = clip_and_file
-    backbone = UMGCLIPBackbone(model_cfg=TINY, checkpoint=path, out_type='dense',
+    backbone = UMGCLIPBackbone(model_name=TINY, checkpoint=path, out_type='dense',
                                dense_readout='value').eval()
     images = torch.randn(2, 3, 32, 32)
     visual = clip.visual
@@ -100,39 +110,46 @@ def test_dense_value_readout_is_last_value_path(clip_and_file):
         values = F.linear(last.ln_1(x), value_w, value_b)
         out = last.attn.out_proj(values)[:, 1:]
         expected = (visual.ln_post(out) @ visual.proj).transpose(1, 2).reshape(2, 32, 4, 4)
-        (tokens_dense,) = UMGCLIPBackbone(model_cfg=TINY, checkpoint=path,
+        (tokens_dense,) = UMGCLIPBackbone(model_name=TINY, checkpoint=path,
                                           out_type='dense').eval()(images)
     torch.testing.assert_close(dense, expected, rtol=1e-4, atol=1e-5)
     assert not torch.allclose(dense, tokens_dense)
 
 
-def test_pyramid_channels_and_out_indices():
-    backbone = UMGCLIPBackbone(model_cfg=TINY, out_type='pyramid', out_indices=(0, 0, 1, -1),
-                               pyramid_channels=[8, 16, 24, 32])
-    levels = backbone(torch.randn(1, 3, 32, 32))
-    assert [level.shape[1] for level in levels] == [8, 16, 24, 32]
+def test_out_indices_are_open_clip_indices():
+    backbone = UMGCLIPBackbone(model_name=TINY, out_type='intermediates',
+                               out_indices=(0, 0, 1, -1))
     assert backbone.out_indices == (0, 0, 1, 1)
+    with torch.no_grad():
+        maps = backbone(torch.randn(1, 3, 32, 32))
+        blocks = backbone.forward_intermediates(torch.randn(1, 3, 32, 32), indices=2)
+    assert [tuple(fmap.shape) for fmap in maps] == [(1, 64, 4, 4)] * 4
+    torch.testing.assert_close(maps[0], maps[1])
+    assert len(blocks['image_intermediates']) == 2  # an int: the last n blocks
+    assert UMGCLIPBackbone(model_name=TINY, out_type='intermediates', out_indices=1).out_indices \
+        == (1,)
     with pytest.raises(ValueError, match='outside 0..1'):
-        UMGCLIPBackbone(model_cfg=TINY, out_type='pyramid', out_indices=(0, 1, 2, 5))
+        UMGCLIPBackbone(model_name=TINY, out_type='intermediates', out_indices=(0, 1, 2, 5))
 
 
 @pytest.mark.parametrize('scope', ['mmdet', 'mmseg', 'mmpretrain'])
 def test_builds_from_each_library_registry(scope):
     registry = __import__(f'{scope}.registry', fromlist=['MODELS']).MODELS
-    backbone = registry.build(dict(type='UMGCLIPBackbone', model_cfg=TINY, out_type='pyramid'))
+    backbone = registry.build(dict(type='UMGCLIPBackbone', model_name=TINY,
+                                   out_type='intermediates'))
     assert isinstance(backbone, UMGCLIPBackbone)
     assert len(backbone(torch.randn(1, 3, 32, 32))) == 4
 
 
 def test_loads_mmengine_checkpoint_with_prefix_and_reports(clip_and_file, tmp_path):
     clip, path = clip_and_file
-    source = UMGCLIPBackbone(model_cfg=TINY, checkpoint=path, out_type='dict')
+    source = UMGCLIPBackbone(model_name=TINY, checkpoint=path, out_type='dict')
     state = {f'backbone.{k}': v for k, v in source.state_dict().items()}
     state['decode_head.conv_seg.weight'] = torch.zeros(3)
     state['backbone.visual.not_a_layer'] = torch.zeros(1)
     file = tmp_path / 'iter_10.pth'
     torch.save({'meta': {'epoch': 1}, 'state_dict': state}, file)
-    target = UMGCLIPBackbone(model_cfg=TINY, out_type='dict')
+    target = UMGCLIPBackbone(model_name=TINY, out_type='dict')
     report = target.load_checkpoint(str(file))
     assert report.prefix == 'backbone.'
     assert report.unexpected == ['visual.not_a_layer']
@@ -145,10 +162,10 @@ def test_loads_mmengine_checkpoint_with_prefix_and_reports(clip_and_file, tmp_pa
 
 def test_torchscript_archive_like_openai_files_loads_once_converted_with_trust(tmp_path):
     file = tmp_path / 'scripted.pt'
-    torch.jit.save(torch.jit.script(build_open_clip(model_cfg=TINY).eval()), str(file))
+    torch.jit.save(torch.jit.script(build_open_clip(TINY).eval()), str(file))
     scripted = torch.jit.load(str(file))
     with pytest.raises(ValueError, match='TorchScript archive.*--trust-torchscript'):
-        UMGCLIPBackbone(model_cfg=TINY, checkpoint=str(file))  # loading it would run its code
+        UMGCLIPBackbone(model_name=TINY, checkpoint=str(file))  # loading it would run its code
     spec = importlib.util.spec_from_file_location(
         'convert_open_clip', osp.join(osp.dirname(__file__), '..', '..', '..', 'tools',
                                       'convert_open_clip.py'))
@@ -156,21 +173,21 @@ def test_torchscript_archive_like_openai_files_loads_once_converted_with_trust(t
     spec.loader.exec_module(tool)
     converted = tmp_path / 'converted.pth'
     tool.main(['to-umg', str(file), str(converted), '--trust-torchscript'])
-    backbone = UMGCLIPBackbone(model_cfg=TINY, checkpoint=str(converted),
+    backbone = UMGCLIPBackbone(model_name=TINY, checkpoint=str(converted),
                                out_type='global').eval()
     torch.testing.assert_close(backbone.visual.proj, scripted.visual.proj)
 
 
 def test_shape_mismatch_is_an_error_naming_the_key(clip_and_file):
     _, path = clip_and_file
-    wider = dict(TINY, vision_cfg=dict(TINY['vision_cfg'], width=128))
+    wider = dict(open_clip.get_model_config(TINY), vision_cfg=dict(open_clip.get_model_config(TINY)['vision_cfg'], width=128))
     with pytest.raises(ValueError, match=r'shape mismatch for visual\.class_embedding'):
         UMGCLIPBackbone(model_cfg=wider, checkpoint=path)
 
 
 def test_checkpoint_positional_embedding_resized_to_model_grid(clip_and_file):
     _, path = clip_and_file  # made at 32 px (4x4 grid)
-    bigger = dict(TINY, vision_cfg=dict(TINY['vision_cfg'], image_size=48))
+    bigger = dict(open_clip.get_model_config(TINY), vision_cfg=dict(open_clip.get_model_config(TINY)['vision_cfg'], image_size=48))
     backbone = UMGCLIPBackbone(model_cfg=bigger, checkpoint=path)
     assert backbone.visual.positional_embedding.shape == (37, 64)
 
@@ -179,13 +196,13 @@ def test_file_without_visual_tower_is_a_clear_error(tmp_path):
     file = tmp_path / 'head_only.pth'
     torch.save({'state_dict': {'decode_head.conv_seg.weight': torch.zeros(3)}}, file)
     with pytest.raises(KeyError, match="no key ending in 'visual.conv1.weight'"):
-        UMGCLIPBackbone(model_cfg=TINY, checkpoint=str(file))
+        UMGCLIPBackbone(model_name=TINY, checkpoint=str(file))
 
 
 def test_lora_checkpoints_apart_and_merged(clip_and_file, tmp_path):
     _, path = clip_and_file
     lora = dict(r=4, alpha=8)
-    tuned = UMGCLIPBackbone(model_cfg=TINY, checkpoint=path, lora=lora, out_type='global').eval()
+    tuned = UMGCLIPBackbone(model_name=TINY, checkpoint=path, lora=lora, out_type='global').eval()
     _randomise_lora(tuned)
     images = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
@@ -193,21 +210,21 @@ def test_lora_checkpoints_apart_and_merged(clip_and_file, tmp_path):
     apart = tmp_path / 'apart.pth'
     torch.save({'state_dict': {f'backbone.{k}': v for k, v in tuned.state_dict().items()}}, apart)
 
-    reloaded = UMGCLIPBackbone(model_cfg=TINY, lora=lora, checkpoint=str(apart),
+    reloaded = UMGCLIPBackbone(model_name=TINY, lora=lora, checkpoint=str(apart),
                                out_type='global').eval()
     adapters = tmp_path / 'adapters.pth'
     torch.save(tuned.lora_state_dict(), adapters)
     assert all('lora_' in k for k in torch.load(adapters))
-    shared = UMGCLIPBackbone(model_cfg=TINY, lora=lora, checkpoint=[path, str(adapters)],
+    shared = UMGCLIPBackbone(model_name=TINY, lora=lora, checkpoint=[path, str(adapters)],
                              out_type='global').eval()
     with pytest.raises(ValueError, match='LoRA adapters kept apart'):
-        UMGCLIPBackbone(model_cfg=TINY, checkpoint=str(apart))
+        UMGCLIPBackbone(model_name=TINY, checkpoint=str(apart))
 
     tuned.merge_lora()
     assert not any('lora' in k or 'base_layer' in k for k in tuned.state_dict())
     merged = tmp_path / 'merged.pth'
     torch.save({'state_dict': {f'backbone.{k}': v for k, v in tuned.state_dict().items()}}, merged)
-    plain = UMGCLIPBackbone(model_cfg=TINY, checkpoint=str(merged), out_type='global').eval()
+    plain = UMGCLIPBackbone(model_name=TINY, checkpoint=str(merged), out_type='global').eval()
     with torch.no_grad():
         torch.testing.assert_close(reloaded(images)[0], expected)
         torch.testing.assert_close(shared(images)[0], expected)
@@ -217,16 +234,16 @@ def test_lora_checkpoints_apart_and_merged(clip_and_file, tmp_path):
 
 def test_init_cfg_pretrained_loads_and_init_weights_keeps_weights(clip_and_file):
     clip, path = clip_and_file
-    backbone = UMGCLIPBackbone(model_cfg=TINY, init_cfg=dict(type='Pretrained', checkpoint=path))
+    backbone = UMGCLIPBackbone(model_name=TINY, init_cfg=dict(type='Pretrained', checkpoint=path))
     backbone.init_weights()
     torch.testing.assert_close(backbone.visual.proj, clip.visual.proj)
-    loaded = UMGCLIPBackbone(model_cfg=TINY, checkpoint=path)
+    loaded = UMGCLIPBackbone(model_name=TINY, checkpoint=path)
     before = {k: v.clone() for k, v in loaded.state_dict().items()}
     loaded.init_weights()
     for key, value in loaded.state_dict().items():
         assert torch.equal(value, before[key]), key
     with pytest.raises(ValueError, match='only init_cfg=dict\\(type="Pretrained"'):
-        UMGCLIPBackbone(model_cfg=TINY, init_cfg=dict(type='Normal', layer='Conv2d'))
+        UMGCLIPBackbone(model_name=TINY, init_cfg=dict(type='Normal', layer='Conv2d'))
 
 
 def test_pretrained_tag_errors_offline(monkeypatch):
@@ -260,8 +277,8 @@ def test_mmseg_model_level_pretrained(clip_and_file):
     init_default_scope('mmseg')
     segmentor = ConfigDict(
         type='EncoderDecoder',
-        backbone=dict(type='UMGCLIPBackbone', model_cfg=TINY, out_type='pyramid',
-                      pyramid_neck=None, out_indices=(1,)),
+        backbone=dict(type='UMGCLIPBackbone', model_name=TINY, out_type='intermediates',
+                      out_indices=(1,)),
         decode_head=dict(type='FCNHead', in_channels=64, channels=8, num_convs=1,
                          num_classes=3, in_index=0))
     with pytest.raises(ValueError, match=r"pretrained='open-mmlab://resnet50_v1c'.*"
@@ -275,12 +292,11 @@ def test_mmseg_model_level_pretrained(clip_and_file):
 
 
 def test_frozen_by_default_and_frozen_stages_as_in_mmdet():
-    backbone = UMGCLIPBackbone(model_cfg=TINY, out_type='pyramid')  # frozen_stages='all'
-    trainable = {n for n, p in backbone.named_parameters() if p.requires_grad}
-    assert trainable and all(n.startswith('pyramid_neck.') for n in trainable)
+    backbone = UMGCLIPBackbone(model_name=TINY, out_type='dict')  # frozen_stages='all'
+    assert not any(p.requires_grad for p in backbone.parameters())
 
     # k: the stem and the first k blocks
-    partly = UMGCLIPBackbone(model_cfg=TINY, frozen_stages=1).train()
+    partly = UMGCLIPBackbone(model_name=TINY, frozen_stages=1).train()
     trainable = {n for n, p in partly.named_parameters() if p.requires_grad}
     assert 'visual.transformer.resblocks.1.mlp.c_fc.weight' in trainable
     assert 'visual.proj' in trainable
@@ -290,25 +306,25 @@ def test_frozen_by_default_and_frozen_stages_as_in_mmdet():
     assert partly.visual.transformer.resblocks[1].training
 
     # 0: the stem only
-    stem = UMGCLIPBackbone(model_cfg=TINY, frozen_stages=0)
+    stem = UMGCLIPBackbone(model_name=TINY, frozen_stages=0)
     frozen = {n for n, p in stem.named_parameters() if not p.requires_grad}
     assert frozen == {'visual.conv1.weight', 'visual.class_embedding',
                       'visual.positional_embedding', 'visual.ln_pre.weight', 'visual.ln_pre.bias'}
 
     # -1: nothing
-    everything = UMGCLIPBackbone(model_cfg=TINY, frozen_stages=-1)
+    everything = UMGCLIPBackbone(model_name=TINY, frozen_stages=-1)
     assert all(p.requires_grad for p in everything.parameters())
     everything.lock()
     assert not any(p.requires_grad for p in everything.parameters())
 
     # the number of blocks: the head too, as 'all' (TINY has 2 blocks)
-    whole = UMGCLIPBackbone(model_cfg=TINY, frozen_stages=2, out_type='dense')
+    whole = UMGCLIPBackbone(model_name=TINY, frozen_stages=2, out_type='dense')
     assert not any(p.requires_grad for p in whole.parameters())
     for bad in (3, -2, 'none', True):
         with pytest.raises(ValueError, match=f'frozen_stages={bad!r}'):
-            UMGCLIPBackbone(model_cfg=TINY, frozen_stages=bad)
+            UMGCLIPBackbone(model_name=TINY, frozen_stages=bad)
     with pytest.raises(ValueError, match="leave frozen_stages='all'"):
-        UMGCLIPBackbone(model_cfg=TINY, frozen_stages=-1, lora=dict(r=4))
+        UMGCLIPBackbone(model_name=TINY, frozen_stages=-1, lora=dict(r=4))
 
 
 @pytest.mark.parametrize('stock_value', [-1, 0, 1])
@@ -321,7 +337,7 @@ def test_stock_frozen_stages_means_what_it_means_in_mmdet(stock_value):
     stock = get_config('mmdet::mask2former/mask2former_r50_8xb2-lsj-50e_coco-panoptic.py')
     assert stock.model.backbone.frozen_stages == -1
     resnet = ResNet(depth=18, frozen_stages=stock_value)
-    ours = UMGCLIPBackbone(model_cfg=TINY, frozen_stages=stock_value, out_type='dense')
+    ours = UMGCLIPBackbone(model_name=TINY, frozen_stages=stock_value, out_type='dense')
 
     def frozen(named, prefixes):
         return [all(not p.requires_grad for n, p in named if n.startswith(prefix))
@@ -340,7 +356,7 @@ def test_grad_checkpointing_gives_same_gradients():
     grads = []
     for checkpointing in (False, True):
         torch.manual_seed(0)
-        backbone = UMGCLIPBackbone(model_cfg=TINY, frozen_stages=0, out_type='dense',
+        backbone = UMGCLIPBackbone(model_name=TINY, frozen_stages=0, out_type='dense',
                                    grad_checkpointing=checkpointing)
         backbone(images)[0].sum().backward()
         grads.append(backbone.visual.conv1.weight.grad)
@@ -348,7 +364,7 @@ def test_grad_checkpointing_gives_same_gradients():
 
 
 def test_lora_trains_only_adapters_through_stock_optim_wrapper():
-    backbone = UMGCLIPBackbone(model_cfg=TINY, lora=dict(r=4), out_type='dense')
+    backbone = UMGCLIPBackbone(model_name=TINY, lora=dict(r=4), out_type='dense')
     optim_wrapper = build_optim_wrapper(backbone, dict(optimizer=dict(type='AdamW', lr=0.1)))
     before = {k: v.clone() for k, v in backbone.state_dict().items()}
     loss = backbone(torch.randn(2, 3, 32, 32))[0].square().mean()
@@ -377,7 +393,7 @@ def test_lora_on_vit_b_16_trains_under_two_percent():
 
 def test_value_readout_with_lora_apart_equals_merged(clip_and_file):
     _, path = clip_and_file
-    backbone = UMGCLIPBackbone(model_cfg=TINY, checkpoint=path, lora=dict(r=2),
+    backbone = UMGCLIPBackbone(model_name=TINY, checkpoint=path, lora=dict(r=2),
                                out_type='dense', dense_readout='value').eval()
     _randomise_lora(backbone)
     images = torch.randn(1, 3, 40, 24)
@@ -396,7 +412,7 @@ def test_lora_on_attention_survives_mmengine_init_weights():
 
         def __init__(self):
             super().__init__()
-            self.backbone = UMGCLIPBackbone(model_cfg=TINY, out_type='dense',
+            self.backbone = UMGCLIPBackbone(model_name=TINY, out_type='dense',
                                             lora=dict(r=4, alpha=8))
 
     model = Parent()
@@ -416,7 +432,7 @@ def test_lora_on_attention_survives_mmengine_init_weights():
 def test_dense_map_is_contiguous():
     """Compiled ops downstream (mmcv's RoIAlign) index their input as contiguous memory."""
     from umg_mm.models.backbones import UMGCLIPBackbone
-    from umg_mm.models.utils import TINY_OPEN_CLIP_CFG
-    backbone = UMGCLIPBackbone(model_cfg=TINY_OPEN_CLIP_CFG, out_type='dense')
+    from umg_mm.models.utils import NANO_MODEL
+    backbone = UMGCLIPBackbone(model_name=NANO_MODEL, out_type='dense')
     dense, = backbone(torch.randn(1, 3, 32, 48))
     assert dense.is_contiguous()

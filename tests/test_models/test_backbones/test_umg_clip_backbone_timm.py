@@ -26,8 +26,7 @@ def eva_and_file(tmp_path_factory):
 
 def test_global_equals_open_clip_and_any_size_works(eva_and_file):
     clip, path = eva_and_file
-    backbone = UMGCLIPBackbone(model_cfg=EVA_TINY, checkpoint=path, out_type='dict',
-                               pyramid_channels=16).eval()
+    backbone = UMGCLIPBackbone(model_cfg=EVA_TINY, checkpoint=path, out_type='dict').eval()
     images = torch.randn(2, 3, 224, 224)
     with torch.no_grad():
         out = backbone(images)
@@ -35,8 +34,7 @@ def test_global_equals_open_clip_and_any_size_works(eva_and_file):
         odd = backbone(torch.randn(1, 3, 100, 75))  # padded to 112 x 84: a 8 x 6 grid
     assert odd['global'].shape == (1, 32)
     assert odd['dense'].shape == (1, 32, 8, 6)
-    assert [tuple(p.shape) for p in odd['pyramid']] == [
-        (1, 16, 32, 24), (1, 16, 16, 12), (1, 16, 8, 6), (1, 16, 4, 3)]
+    assert [tuple(p.shape) for p in odd['intermediates']] == [(1, backbone.width, 8, 6)] * 4
 
 
 def test_dense_tokens_are_the_pooled_path_per_token(eva_and_file):

@@ -1,4 +1,5 @@
 """UMGCLIPZeroShot: mmpretrain's class lists and prompt sets, scores, vocabulary swap, errors."""
+import open_clip
 import pytest
 import torch
 import torch.nn.functional as F
@@ -9,13 +10,13 @@ from mmpretrain.structures import DataSample
 
 import umg_mm  # noqa: F401
 from umg_mm.models.classifiers import resolve_prompts, resolve_prototype
-from umg_mm.models.utils import TINY_OPEN_CLIP_CFG as TINY
+from umg_mm.models.utils import NANO_MODEL as TINY
 
 
 def build(**kwargs):
     cfg = dict(type='UMGCLIPZeroShot',
-               backbone=dict(type='UMGCLIPBackbone', model_cfg=TINY),
-               text_encoder=dict(type='UMGCLIPTextEncoder', model_cfg=TINY),
+               backbone=dict(type='UMGCLIPBackbone', model_name=TINY),
+               text_encoder=dict(type='UMGCLIPTextEncoder', model_name=TINY),
                text_prototype=['cat', 'dog, puppy', 'car'], text_prompt='vanilla')
     cfg.update(kwargs)
     init_default_scope('mmpretrain')  # as a Runner of an mmpretrain config does
@@ -70,7 +71,7 @@ def test_vocabulary_swap_and_errors():
         model.loss(torch.randn(1, 3, 32, 32), [DataSample()])
     with pytest.raises(ValueError, match='out of range for the 20 classes'):
         model.loss(torch.randn(1, 3, 32, 32), [DataSample().set_gt_label(20)])
-    other = dict(TINY, embed_dim=16)
+    other = dict(open_clip.get_model_config(TINY), embed_dim=16)
     with pytest.raises(ValueError, match='same CLIP model'):
         build(text_encoder=dict(type='UMGCLIPTextEncoder', model_cfg=other))
 
@@ -78,8 +79,8 @@ def test_vocabulary_swap_and_errors():
 def test_default_parts_are_mmpretrains_whatever_the_default_scope():
     init_default_scope('mmdet')  # mmdet has its own CrossEntropyLoss, with another signature
     model = MODELS.build(dict(type='mmpretrain.UMGCLIPZeroShot',
-                              backbone=dict(type='UMGCLIPBackbone', model_cfg=TINY),
-                              text_encoder=dict(type='UMGCLIPTextEncoder', model_cfg=TINY),
+                              backbone=dict(type='UMGCLIPBackbone', model_name=TINY),
+                              text_encoder=dict(type='UMGCLIPTextEncoder', model_name=TINY),
                               text_prototype=['cat', 'car']))
     assert type(model.head.loss_module).__module__.startswith('mmpretrain.')
     assert type(model.data_preprocessor).__name__ == 'MultiModalDataPreprocessor'

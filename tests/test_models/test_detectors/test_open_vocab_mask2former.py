@@ -13,7 +13,7 @@ from mmengine.registry import init_default_scope
 
 import umg_mm  # noqa: F401  (registers the model)
 from tests.umg_fixtures import demo_panoptic_batch as batch
-from umg_mm.models.utils import TINY_OPEN_CLIP_CFG as TINY
+from umg_mm.models.utils import NANO_MODEL as TINY
 from umg_mm.structures import join_things_stuff
 
 CONFIG = (Path(__file__).resolve().parents[3] /
@@ -26,11 +26,11 @@ def tiny_coco_cfg():
     cfg = Config.fromfile(str(CONFIG))
     model = cfg.model
     model.data_preprocessor.batch_augments = None
-    model.backbone = dict(type='UMGCLIPBackbone', model_cfg=TINY, out_type='dict',
-                          out_indices=(0, 0, 1, 1), pyramid_channels=256,
+    model.clip = dict(model_name=TINY)
+    model.backbone = dict(type='UMGCLIPBackbone', out_type='dict', out_indices=(0, 0, 1, 1),
                           lora=dict(r=2, alpha=4, target_modules=('c_fc', 'c_proj')))
-    model.panoptic_head.classifier.text_encoder = dict(type='UMGCLIPTextEncoder', model_cfg=TINY,
-                                                       templates='single')
+    model.neck.embed_dim = 64
+    model.text_encoder.templates = 'single'
     model.panoptic_head.num_queries = 10
     model.panoptic_head.pixel_decoder.encoder.num_layers = 1
     model.panoptic_head.transformer_decoder.num_layers = 3
@@ -72,7 +72,7 @@ def test_one_loss_step_trains_head_lora_and_neck_only(model):
     assert grads['panoptic_head.cls_embed.proj.weight'].abs().sum() > 0
     assert grads['panoptic_head.cls_embed.void_embedding'].abs().sum() > 0
     assert any(g is not None and g.abs().sum() > 0 for n, g in grads.items() if 'lora_' in n)
-    assert any(g is not None for n, g in grads.items() if 'pyramid' in n)
+    assert any(g is not None for n, g in grads.items() if n.startswith('neck.'))
     frozen = [n for n, p in model.named_parameters()
               if n.startswith('backbone.visual') and 'lora_' not in n]
     assert frozen and all(grads[n] is None for n in frozen)
@@ -181,7 +181,7 @@ def test_config_errors_name_the_fix():
     head.update(num_things_classes=80)
     with pytest.raises(ValueError, match='vocabulary'):
         MODELS.build(head)
-    cfg.model.backbone.out_type = 'pyramid'
+    cfg.model.backbone.out_type = 'intermediates'
     with pytest.raises(ValueError, match="out_type='dict'"):
         MODELS.build(cfg.model)
     with pytest.raises(ValueError, match="the fallback reads the backbone's dense"):

@@ -7,13 +7,13 @@ import umg_mm  # noqa: F401
 from umg_mm.models.backbones import UMGCLIPBackbone
 from umg_mm.models.heads import DenseZeroShotHead
 from umg_mm.models.text import UMGCLIPTextEncoder
-from umg_mm.models.utils import TINY_OPEN_CLIP_CFG
+from umg_mm.models.utils import NANO_MODEL
 
 
 def test_scores_are_scaled_cosines_upsampled():
     torch.manual_seed(0)
-    backbone = UMGCLIPBackbone(model_cfg=TINY_OPEN_CLIP_CFG, out_type='dict', pyramid_neck=None)
-    text = UMGCLIPTextEncoder(model_cfg=TINY_OPEN_CLIP_CFG, templates='single')
+    backbone = UMGCLIPBackbone(model_name=NANO_MODEL, out_type='dict', out_indices=())
+    text = UMGCLIPTextEncoder(model_name=NANO_MODEL, templates='single')
     head = DenseZeroShotHead(text, vocabulary=['circle', 'star', 'sky'], logit_scale=10.)
     feats = backbone(torch.randn(2, 3, 32, 32))
     scores = head(feats)

@@ -5,25 +5,47 @@ import torch.nn.functional as F
 
 import umg_mm  # noqa: F401  (registers the classifier)
 from umg_mm.models.heads import OpenVocabClassifier
-from umg_mm.models.utils import TINY_OPEN_CLIP_CFG as TINY
+from umg_mm.models.utils import NANO_MODEL as TINY
 from umg_mm.registry import MODELS
 
-TEXT_ENCODER = dict(type='UMGCLIPTextEncoder', model_cfg=TINY, templates='single')
+TEXT_ENCODER = dict(type='UMGCLIPTextEncoder', model_name=TINY, templates='single')
 
 
 @pytest.fixture(scope='module')
-def classifier():
+def text_encoder():
     torch.manual_seed(0)
-    return MODELS.build(dict(type='OpenVocabClassifier', in_channels=16,
-                             text_encoder=TEXT_ENCODER, vocabulary=['cat', 'dog, puppy', 'sky']))
+    return MODELS.build(TEXT_ENCODER)
 
 
-def test_logits_are_scaled_cosines_with_classes_then_void(classifier):
+@pytest.fixture(scope='module')
+def classifier(text_encoder):
+    torch.manual_seed(0)
+    classifier = MODELS.build(dict(type='OpenVocabClassifier', in_channels=16,
+                                   embed_dim=text_encoder.embed_dim,
+                                   vocabulary=['cat', 'dog, puppy', 'sky']))
+    classifier.set_text_encoder(text_encoder)
+    return classifier
+
+
+def test_the_text_tower_is_referenced_not_owned(classifier, text_encoder):
+    """The model that owns the text tower stores its weights; the classifier none of them."""
+    assert classifier.embed_vocabulary.__self__ is text_encoder
+    assert sorted(classifier.state_dict()) == ['logit_scale', 'proj.bias', 'proj.weight',
+                                               'void_embedding']
+    unbound = MODELS.build(dict(type='OpenVocabClassifier', in_channels=16, embed_dim=32,
+                                vocabulary=['cat']))
+    with pytest.raises(RuntimeError, match='set_text_encoder'):
+        unbound(torch.randn(1, 2, 16))
+    with pytest.raises(TypeError, match="model's UMGCLIPTextEncoder of the same embed_dim"):
+        unbound.set_text_encoder(TEXT_ENCODER)
+
+
+def test_logits_are_scaled_cosines_with_classes_then_void(classifier, text_encoder):
     queries = torch.randn(2, 5, 16)
     logits = classifier(queries)
     assert logits.shape == (2, 5, 4)
     q = F.normalize(classifier.proj(queries), dim=-1)
-    classes = classifier.text_encoder.classifier(classifier.vocabulary)
+    classes = text_encoder.classifier(classifier.vocabulary)
     void = F.normalize(classifier.void_embedding, dim=-1)
     scale = classifier.logit_scale.exp()
     assert torch.allclose(logits[..., :3], scale * q @ classes.t(), atol=1e-5)
@@ -42,9 +64,9 @@ def test_vocabulary_swap_changes_the_number_of_classes(classifier):
     assert classifier(torch.randn(1, 3, 16)).shape == (1, 3, 4)
 
 
-def test_class_embeddings_are_encoded_once_per_vocabulary(classifier):
+def test_class_embeddings_are_encoded_once_per_vocabulary(classifier, text_encoder):
     calls = []
-    handle = classifier.text_encoder.clip.transformer.register_forward_hook(
+    handle = text_encoder.clip.transformer.register_forward_hook(
         lambda m, i, o: calls.append(1))
     try:
         classifier.set_vocabulary(['red', 'green'])
@@ -55,20 +77,22 @@ def test_class_embeddings_are_encoded_once_per_vocabulary(classifier):
         classifier(torch.randn(1, 2, 16))
         assert len(calls) == 1
         assert classifier.proj.weight.grad is not None and classifier.void_embedding.grad is not None
-        assert all(p.grad is None for p in classifier.text_encoder.parameters())
+        assert all(p.grad is None for p in text_encoder.parameters())
     finally:
         handle.remove()
 
 
-def test_logit_scale_is_clamped_and_can_be_frozen():
-    clf = OpenVocabClassifier(8, TEXT_ENCODER, vocabulary=['a', 'b'], logit_scale_init=1000.,
-                              learn_logit_scale=False, max_logit_scale=50.)
+def test_logit_scale_is_clamped_and_can_be_frozen(text_encoder):
+    clf = OpenVocabClassifier(8, text_encoder.embed_dim, vocabulary=['a', 'b'],
+                              logit_scale_init=1000., learn_logit_scale=False, max_logit_scale=50.)
+    clf.set_text_encoder(text_encoder)
     assert not clf.logit_scale.requires_grad
     assert clf(torch.randn(1, 1, 8)).abs().max() <= 50. + 1e-4
 
 
-def test_errors_name_the_problem():
-    clf = OpenVocabClassifier(8, TEXT_ENCODER)
+def test_errors_name_the_problem(text_encoder):
+    clf = OpenVocabClassifier(8, text_encoder.embed_dim)
+    clf.set_text_encoder(text_encoder)
     with pytest.raises(RuntimeError, match='set_vocabulary'):
         clf(torch.randn(1, 1, 8))
     clf.set_vocabulary(['a'])

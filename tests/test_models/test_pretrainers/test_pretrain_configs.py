@@ -29,7 +29,7 @@ def test_config_names_registered_classes(path):
 
 def test_vit_b16_pretrainer_builds_with_the_keys_the_optimizer_names():
     cfg = Config.fromfile(next(p for p in CONFIGS if 'vit-b16' in p.name))
-    cfg.model.backbone.checkpoint = cfg.model.text_encoder.checkpoint = None
+    cfg.model.clip.checkpoint = None
     model = MODELS.build(cfg.model)
     names = [n for n, p in model.named_parameters() if p.requires_grad]
     assert sum('log_logit_scale' in n for n in names) == 3

@@ -10,16 +10,16 @@ from torchvision.ops import roi_align
 import umg_mm  # noqa: F401
 from umg_mm.models.pretrainers import UMGCLIPPretrainer
 from umg_mm.models.pretrainers.pooling import mask_coverage, patch_coverage_pool, pool_regions
-from umg_mm.models.utils import TINY_OPEN_CLIP_CFG
+from umg_mm.models.utils import NANO_MODEL
 
 LOSS = dict(type='MultiPositiveContrastiveLoss')
 
 
 def _model(**kwargs):
     cfg = dict(
-        backbone=dict(type='UMGCLIPBackbone', model_cfg=TINY_OPEN_CLIP_CFG, out_type='dict',
-                      pyramid_neck=None, frozen_stages=-1),
-        text_encoder=dict(type='UMGCLIPTextEncoder', model_cfg=TINY_OPEN_CLIP_CFG, frozen=False,
+        backbone=dict(type='UMGCLIPBackbone', model_name=NANO_MODEL, out_type='dict',
+                      out_indices=(), frozen_stages=-1),
+        text_encoder=dict(type='UMGCLIPTextEncoder', model_name=NANO_MODEL, frozen=False,
                           templates=['a {}']),
         image_text_loss=LOSS, region_text_loss=LOSS, pixel_text_loss=LOSS,
         data_preprocessor=dict(type='UMGDataPreprocessor', pad_size_divisor=8),
@@ -91,9 +91,9 @@ def test_each_level_trains_its_own_temperature_only():
 
 def test_frozen_text_encoder_and_lora_backbone_train_only_adapters():
     model = _model(
-        backbone=dict(type='UMGCLIPBackbone', model_cfg=TINY_OPEN_CLIP_CFG, out_type='dict',
-                      pyramid_neck=None, lora=dict(r=4, alpha=8)),
-        text_encoder=dict(type='UMGCLIPTextEncoder', model_cfg=TINY_OPEN_CLIP_CFG, frozen=True))
+        backbone=dict(type='UMGCLIPBackbone', model_name=NANO_MODEL, out_type='dict',
+                      out_indices=(), lora=dict(r=4, alpha=8)),
+        text_encoder=dict(type='UMGCLIPTextEncoder', model_name=NANO_MODEL, frozen=True))
     grads = _grads(model, model(**_full_batch(model), mode='loss'))
     assert grads and all('lora' in n or n.startswith('losses.') for n in grads)
     assert any('lora' in n and g is not None and g.abs().sum() > 0 for n, g in grads.items())
@@ -213,7 +213,7 @@ def test_predict_gives_zero_shot_outputs():
 
 def test_configuration_errors():
     with pytest.raises(ValueError, match="out_type='dict'"):
-        _model(backbone=dict(type='UMGCLIPBackbone', model_cfg=TINY_OPEN_CLIP_CFG))
+        _model(backbone=dict(type='UMGCLIPBackbone', model_name=NANO_MODEL))
     with pytest.raises(ValueError, match='tag_template'):
         _model(tag_template='a photo')
 
@@ -227,8 +227,8 @@ def test_pretrained_checkpoint_loads_into_the_downstream_towers(tmp_path):
             param.add_(0.5)  # differ from a fresh initialisation
     path = tmp_path / 'iter_10.pth'
     torch.save(dict(state_dict=model.state_dict(), meta=dict(iter=10)), path)
-    backbone = UMGCLIPBackbone(model_cfg=TINY_OPEN_CLIP_CFG, checkpoint=str(path))
-    text = UMGCLIPTextEncoder(model_cfg=TINY_OPEN_CLIP_CFG, checkpoint=str(path))
+    backbone = UMGCLIPBackbone(model_name=NANO_MODEL, checkpoint=str(path))
+    text = UMGCLIPTextEncoder(model_name=NANO_MODEL, checkpoint=str(path))
     assert torch.equal(backbone.visual.conv1.weight, model.backbone.visual.conv1.weight)
     assert torch.equal(text.clip.token_embedding.weight,
                        model.text_encoder.clip.token_embedding.weight)

@@ -55,7 +55,7 @@ def test_text_tower_is_stored_once(model):
     keys = list(model.state_dict())
     assert any(k.startswith('text_encoder.') for k in keys)
     assert not any('cls_embed.text_encoder' in k for k in keys)
-    assert model.decode_head.cls_embed.text_encoder is model.text_encoder
+    assert model.decode_head.cls_embed.embed_vocabulary.__self__ is model.text_encoder
 
 
 def test_loss_trains_head_not_tower(model):

@@ -7,7 +7,7 @@ from mmengine.logging import MMLogger
 import umg_mm  # noqa: F401  (registers the text encoder)
 from umg_mm.structures import load_vocabulary
 from umg_mm.models.text import TEMPLATE_SETS, UMGCLIPTextEncoder, load_templates
-from umg_mm.models.utils import TINY_OPEN_CLIP_CFG as TINY
+from umg_mm.models.utils import NANO_MODEL as TINY
 from umg_mm.models.utils import build_open_clip
 from umg_mm.registry import MODELS
 
@@ -15,7 +15,7 @@ from umg_mm.registry import MODELS
 @pytest.fixture(scope='module')
 def clip_and_file(tmp_path_factory):
     torch.manual_seed(0)
-    clip = build_open_clip(model_cfg=TINY).eval()
+    clip = build_open_clip(TINY).eval()
     path = tmp_path_factory.mktemp('ckpt') / 'tiny_open_clip.pt'
     torch.save(clip.state_dict(), path)
     return clip, str(path)
@@ -23,7 +23,7 @@ def clip_and_file(tmp_path_factory):
 
 @pytest.fixture
 def encoder(clip_and_file):
-    return UMGCLIPTextEncoder(model_cfg=TINY, checkpoint=clip_and_file[1],
+    return UMGCLIPTextEncoder(model_name=TINY, checkpoint=clip_and_file[1],
                               templates='imagenet7').eval()
 
 
@@ -90,7 +90,7 @@ def test_unchanged_vocabulary_is_never_reencoded(encoder):
 
 
 def test_trainable_text_tower_is_not_cached_in_training(clip_and_file):
-    encoder = UMGCLIPTextEncoder(model_cfg=TINY, checkpoint=clip_and_file[1], frozen=False,
+    encoder = UMGCLIPTextEncoder(model_name=TINY, checkpoint=clip_and_file[1], frozen=False,
                                  templates='single')
     calls = count_tower_calls(encoder)
     weights = encoder.classifier(['dog', 'cat'])
@@ -105,20 +105,20 @@ def test_trainable_text_tower_is_not_cached_in_training(clip_and_file):
 
 def test_builds_from_registry_and_loads_prefixed_checkpoint(clip_and_file, tmp_path):
     clip, _ = clip_and_file
-    source = UMGCLIPTextEncoder(model_cfg=TINY, checkpoint=clip_and_file[1])
+    source = UMGCLIPTextEncoder(model_name=TINY, checkpoint=clip_and_file[1])
     state = {f'text_encoder.{k}': v for k, v in source.state_dict().items()}
     file = tmp_path / 'pretrain.pth'
     torch.save({'state_dict': state}, file)
-    built = MODELS.build(dict(type='UMGCLIPTextEncoder', model_cfg=TINY, checkpoint=str(file)))
+    built = MODELS.build(dict(type='UMGCLIPTextEncoder', model_name=TINY, checkpoint=str(file)))
     assert built.embed_dim == 32
     torch.testing.assert_close(built.clip.text_projection, clip.text_projection)
-    wide = dict(TINY, text_cfg=dict(TINY['text_cfg'], width=64, heads=4))
+    wide = dict(open_clip.get_model_config(TINY), text_cfg=dict(open_clip.get_model_config(TINY)['text_cfg'], width=64, heads=4))
     with pytest.raises(ValueError, match='shape mismatch for .*'):
         UMGCLIPTextEncoder(model_cfg=wide, checkpoint=clip_and_file[1])
 
 
 def test_text_lora_trains_only_adapters_merges_and_shares(clip_and_file, tmp_path):
-    encoder = UMGCLIPTextEncoder(model_cfg=TINY, checkpoint=clip_and_file[1], lora=dict(r=2))
+    encoder = UMGCLIPTextEncoder(model_name=TINY, checkpoint=clip_and_file[1], lora=dict(r=2))
     trainable = [n for n, p in encoder.named_parameters() if p.requires_grad]
     assert trainable and all('lora_' in n for n in trainable)
     for name, param in encoder.named_parameters():
@@ -131,7 +131,7 @@ def test_text_lora_trains_only_adapters_merges_and_shares(clip_and_file, tmp_pat
         expected = encoder.encode_text(['a dog', 'a cat'])
     adapters = tmp_path / 'text_adapters.pth'
     torch.save(encoder.lora_state_dict(), adapters)
-    shared = UMGCLIPTextEncoder(model_cfg=TINY, lora=dict(r=2),
+    shared = UMGCLIPTextEncoder(model_name=TINY, lora=dict(r=2),
                                 checkpoint=[clip_and_file[1], str(adapters)])
     encoder.merge_lora()
     assert not any('lora_' in k for k in encoder.state_dict())
@@ -154,7 +154,7 @@ def test_templates_sets_files_and_errors(tmp_path):
 
 
 def test_custom_text_tower_as_in_eva_models(tmp_path):
-    config = dict(TINY, custom_text=True)  # open_clip's CustomTextCLIP layout: keys 'text.*'
+    config = dict(open_clip.get_model_config(TINY), custom_text=True)  # open_clip's CustomTextCLIP layout: keys 'text.*'
     torch.manual_seed(0)
     clip = build_open_clip(model_cfg=config).eval()
     file = tmp_path / 'custom_text.pt'
@@ -172,8 +172,8 @@ def test_custom_text_tower_as_in_eva_models(tmp_path):
 def test_towers_from_one_checkpoint_reproduce_open_clip_zero_shot_logits(clip_and_file):
     from umg_mm.models.backbones import UMGCLIPBackbone
     clip, path = clip_and_file
-    backbone = UMGCLIPBackbone(model_cfg=TINY, checkpoint=path, out_type='global').eval()
-    text = UMGCLIPTextEncoder(model_cfg=TINY, checkpoint=path, templates='single').eval()
+    backbone = UMGCLIPBackbone(model_name=TINY, checkpoint=path, out_type='global').eval()
+    text = UMGCLIPTextEncoder(model_name=TINY, checkpoint=path, templates='single').eval()
     images = torch.randn(3, 3, 32, 32)
     tokenizer = open_clip.SimpleTokenizer(context_length=16)
     names = ['dog', 'cat', 'tree']

@@ -8,7 +8,7 @@ from mmengine.config import ConfigDict
 from mmengine.registry import DefaultScope
 
 from umg_mm.structures.vocabulary import Vocabulary, list_vocabularies, load_vocabulary
-from ..context import TINY_MODEL, BenchmarkContext, with_image_size
+from ..context import TINY_MODEL, BenchmarkContext, clip_config, with_image_size
 from ..result import Ratio, SectionResult
 from ..timing import interleaved_medians, tracked_peak_bytes
 
@@ -54,10 +54,10 @@ def segmentor_cfg(ctx: BenchmarkContext) -> ConfigDict:
     """The segmentor config, at ``ctx.seg_size``, trained vocabulary COCO-Stuff-171, one prompt
     template (the text cache is warm when timed, so the template count does not matter)."""
     cfg = ctx.config(_config_of(ctx)).model  # a ConfigDict: mmdet's heads read attributes of it
-    clip_cfg = cfg['backbone'].get('model_cfg') or ctx.clip_cfg
-    clip_cfg = with_image_size(clip_cfg, ctx.seg_size)
-    cfg['backbone'].update(model_cfg=clip_cfg, checkpoint=None)
-    cfg['text_encoder'].update(model_cfg=clip_cfg, checkpoint=None, templates='single')
+    # the tiny config's own CLIP (the synthetic world's), else the --model architecture
+    clip_cfg = clip_config(cfg['clip']['model_name']) if ctx.model == TINY_MODEL else ctx.clip_cfg
+    cfg['clip'] = dict(model_cfg=with_image_size(clip_cfg, ctx.seg_size), checkpoint=None)
+    cfg['text_encoder'].update(templates='single')
     cfg['train_vocabulary'] = TRAIN_VOCABULARY
     for part in ('ensemble', 'fallback'):  # the parts that know the training classes
         if cfg.get(part):

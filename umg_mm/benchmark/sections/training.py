@@ -43,8 +43,7 @@ def pretrainer_cfg(ctx: BenchmarkContext, losses: str = 'all',
     """
     cfg = ctx.config(PRETRAIN_MODEL).model
     clip_cfg = with_image_size(ctx.clip_cfg, ctx.train_size)
-    cfg['backbone'].update(model_cfg=clip_cfg, checkpoint=None)
-    cfg['text_encoder'].update(model_cfg=clip_cfg, checkpoint=None)
+    cfg['clip'] = dict(model_cfg=clip_cfg, checkpoint=None)
     if losses == 'image_text':
         cfg.update(region_text_loss=None, pixel_text_loss=None, pixel_dense_loss=None)
     elif losses != 'all':

@@ -1,4 +1,4 @@
-"""The UMG-CLIP visual backbone: an open_clip vision tower with global, dense and pyramid outputs.
+"""The UMG-CLIP visual backbone: an open_clip vision tower with global, dense and block outputs.
 
 The tower is open_clip's own ``VisionTransformer`` or, for EVA02 models, the timm trunk open_clip
 wraps (see :mod:`.timm_tower`), built by open_clip from a model name or an explicit model config;
@@ -7,8 +7,9 @@ this wrapper only chooses what to read out of it:
 * ``global``: the image embedding in the joint image-text space, exactly what open_clip's
   ``CLIP.encode_image`` returns for the same weights and input (same modules, same order);
 * ``dense``: one embedding per patch in the same joint space, ``(B, embed_dim, H/p, W/p)``;
-* ``pyramid``: features of chosen intermediate blocks rescaled to strides ``p/4, p/2, p, 2p``
-  (4, 8, 16, 32 for a ``/16`` model) by mmseg's ``Feature2Pyramid`` neck.
+* ``intermediates``: the outputs of chosen blocks, ``(B, width, H/p, W/p)`` each, which a
+  model's neck (:class:`~umg_mm.models.necks.CLIPPyramidNeck`, in the stock ``neck=`` slot) turns
+  into a pyramid.
 
 Any input size works: the input is zero-padded on the bottom/right to a multiple of the patch
 size, and the positional embeddings are interpolated (bicubic, mmpretrain's
@@ -23,6 +24,7 @@ from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 from open_clip.model import resize_pos_embed as resize_checkpoint_pos_embed
 from open_clip.transformer import ResidualAttentionBlock, VisionTransformer
+from open_clip.utils import feature_take_indices
 from torch import nn
 
 from umg_mm.registry import MODELS
@@ -30,7 +32,7 @@ from . import timm_tower
 from ..utils import (apply_lora, build_open_clip, checkpoint_files, load_tower_state,
                      lora_state_dict, merge_lora, trainable_summary)
 
-OUT_TYPES = ('global', 'dense', 'pyramid', 'dict')
+OUT_TYPES = ('global', 'dense', 'intermediates', 'dict')
 DENSE_READOUTS = ('tokens', 'value')
 # a ``pretrained`` value with one of these names a file (mmseg's meaning), not an open_clip tag
 WEIGHT_FILE_SUFFIXES = ('.pth', '.pt', '.bin', '.safetensors')
@@ -60,23 +62,17 @@ class UMGCLIPBackbone(BaseModule):
             :func:`umg_mm.utils.clip_weights.check_clip_weights`).
         checkpoint_prefix: prefix of this backbone's keys in ``checkpoint`` (``'backbone.'`` for
             an mmdet/mmseg checkpoint, ``''`` for open_clip); ``None`` finds it.
-        out_type: what ``forward`` returns, one of ``'global'``, ``'dense'``, ``'pyramid'``,
-            ``'dict'`` (see :meth:`forward`).
+        out_type: what ``forward`` returns, one of ``'global'``, ``'dense'``,
+            ``'intermediates'``, ``'dict'`` (see :meth:`forward`).
         dense_readout: how dense embeddings are read out of the last block: ``'tokens'`` (the
             last block's patch tokens through ``ln_post`` and ``proj``, as the global embedding
             is made from the class token) or ``'value'`` (the last block's value path only, without
             query-key mixing, residual or MLP, through ``ln_post`` and ``proj``; MaskCLIP's choice,
             better localised for a CLIP not trained on dense alignment).
-        out_indices: blocks (0-based) whose outputs feed the pyramid, one per level; default
-            four evenly spaced blocks ending with the last ((2, 5, 8, 11) for 12 blocks).
-        pyramid_neck: config of the neck that rescales the block outputs (a type without scope
-            is looked up in mmseg's registry; ``embed_dim`` is filled in). Default:
-            ``Feature2Pyramid`` with rescales (4, 2, 1, 0.5) and BN. Built only for ``out_type``
-            ``'pyramid'`` or ``'dict'``. ``None``: ``'pyramid'`` returns the raw block outputs, all at stride ``p`` (for a
-            config's own neck, such as mmseg's ``MultiLevelNeck``), and ``'dict'`` has no
-            pyramid.
-        pyramid_channels: output channels of each pyramid level (an int or one per level); a
-            1x1 convolution maps the tower width to them. ``None`` keeps the tower width.
+        out_indices: blocks whose outputs ``'intermediates'`` gives (open_clip's ``indices``:
+            negative counts from the end), one per level of the model's neck; default four
+            evenly spaced blocks ending with the last ((2, 5, 8, 11) for 12 blocks); ``()``: none
+            (a ``'dict'`` output without ``'intermediates'``, as pretraining reads).
         frozen_stages: what is frozen (no gradient, eval mode), with the meaning mmdet's and
             mmseg's backbones give it: ``-1`` nothing, ``0`` the stem (patch embedding: conv1,
             class and positional embeddings, ln_pre), ``k`` the stem and the first ``k`` blocks;
@@ -84,8 +80,8 @@ class UMGCLIPBackbone(BaseModule):
             ViT freezes its final norm. ``'all'`` (default): the whole tower, whatever its
             depth (the frozen-CLIP recipes).
         lora: LoRA config ``dict(r=8, alpha=16, dropout=0., target_modules=('attn', 'c_fc',
-            'c_proj'))`` applied through peft; then only the adapters (and the pyramid neck)
-            train. ``None`` disables it.
+            'c_proj'))`` applied through peft; then only the adapters train. ``None`` disables
+            it.
         grad_checkpointing: recompute block activations in the backward pass.
         init_cfg: only ``dict(type='Pretrained', checkpoint=..., prefix=...)`` is accepted; it
             is loaded by :meth:`init_weights` with the same checks as ``checkpoint``. Other
@@ -101,9 +97,6 @@ class UMGCLIPBackbone(BaseModule):
                  out_type: str = 'dense',
                  dense_readout: str = 'tokens',
                  out_indices: Optional[Sequence[int]] = None,
-                 pyramid_neck: Optional[dict] = dict(
-                     type='Feature2Pyramid', rescales=(4, 2, 1, 0.5), norm_cfg=dict(type='BN')),
-                 pyramid_channels: Optional[Union[int, Sequence[int]]] = None,
                  frozen_stages: Union[int, str] = 'all',
                  lora: Optional[dict] = None,
                  grad_checkpointing: bool = False,
@@ -157,18 +150,10 @@ class UMGCLIPBackbone(BaseModule):
                 f'{self.model_name} has other blocks. '
                 f"Use dense_readout='tokens'.")
 
-        self.out_indices = self._check_out_indices(out_indices, pyramid_neck)
-        self.pyramid_neck = None
-        self.pyramid_proj = None
-        self.pyramid_rescales = (1,) * len(self.out_indices)
-        self.pyramid_strides = (self.patch_size[0],) * len(self.out_indices)
-        self.with_pyramid = out_type == 'pyramid' or (out_type == 'dict' and
-                                                      pyramid_neck is not None)
-        if pyramid_neck is not None and self.with_pyramid:
-            self._build_pyramid(pyramid_neck, pyramid_channels)
-        elif pyramid_channels is not None:
-            raise ValueError('pyramid_channels needs a pyramid neck (pyramid_neck=dict(...)) and '
-                             "out_type='pyramid' or 'dict'")
+        if out_indices is None:  # four evenly spaced blocks ending with the last
+            out_indices = [max(0, (i + 1) * self.num_layers // 4 - 1) for i in range(4)]
+        self.out_indices = () if out_indices == () or out_indices == [] else \
+            self._take_indices(out_indices)
 
         self.frozen_stages = frozen_stages
         self._freeze_stages()
@@ -189,40 +174,15 @@ class UMGCLIPBackbone(BaseModule):
             f'UMGCLIPBackbone({self.model_name}, lora={lora}): {trainable_summary(self)}')
 
     # ------------------------------------------------------------------ building
-    def _check_out_indices(self, out_indices, pyramid_neck) -> Tuple[int, ...]:
-        layers = self.num_layers
-        if out_indices is None:
-            num = len(pyramid_neck.get('rescales', (4, 2, 1, 0.5))) if pyramid_neck else 4
-            return tuple(max(0, (i + 1) * layers // num - 1) for i in range(num))
-        indices = tuple(i + layers if i < 0 else i for i in out_indices)
-        bad = [i for i in indices if not 0 <= i < layers]
-        if bad:
-            raise ValueError(f'out_indices={tuple(out_indices)} name blocks outside '
-                             f'0..{layers - 1} of {self.model_name} ({layers} blocks)')
-        return indices
-
-    def _build_pyramid(self, neck_cfg: dict, channels) -> None:
-        import mmseg.models  # noqa: F401  (registers Feature2Pyramid in mmseg's registry)
-        cfg = dict(neck_cfg)
-        if isinstance(cfg.get('type'), str) and '.' not in cfg['type']:
-            # an explicit scope finds mmseg's neck whatever the caller's default scope is
-            cfg['type'] = f"mmseg.{cfg['type']}"
-        cfg.setdefault('embed_dim', self.width)
-        rescales = cfg.get('rescales', (4, 2, 1, 0.5))
-        if len(rescales) != len(self.out_indices):
-            raise ValueError(f'the pyramid neck has {len(rescales)} levels (rescales={rescales}) '
-                             f'but out_indices={self.out_indices} gives {len(self.out_indices)}')
-        self.pyramid_neck = MODELS.build(cfg)
-        if channels is not None:
-            if isinstance(channels, int):
-                channels = [channels] * len(rescales)
-            if len(channels) != len(rescales):
-                raise ValueError(f'pyramid_channels={channels} must give one value per level '
-                                 f'({len(rescales)})')
-            self.pyramid_proj = nn.ModuleList(
-                nn.Conv2d(self.width, c, kernel_size=1) for c in channels)
-        self.pyramid_rescales = tuple(rescales)
-        self.pyramid_strides = tuple(self.patch_size[0] / r for r in rescales)
+    def _take_indices(self, indices: Optional[Union[int, Sequence[int]]]) -> Tuple[int, ...]:
+        """Absolute block indices of open_clip's ``indices`` (``None``: all blocks, ``n``: the
+        last ``n``, a sequence: those blocks, negative from the end)."""
+        try:
+            taken, _ = feature_take_indices(self.num_layers, indices)
+        except AssertionError as err:
+            raise ValueError(f'indices {indices} name blocks outside 0..{self.num_layers - 1} '
+                             f'of {self.model_name} ({self.num_layers} blocks): {err}') from None
+        return tuple(taken)
 
     def _stages(self) -> List[List[Union[nn.Module, nn.Parameter]]]:
         if self.is_timm:
@@ -290,18 +250,14 @@ class UMGCLIPBackbone(BaseModule):
             The :class:`~umg_mm.models.utils.LoadReport` (also logged).
         """
         anchor = 'visual.trunk.patch_embed.proj.weight' if self.is_timm else 'visual.conv1.weight'
-        return load_tower_state(self, path, anchor=anchor, prefix=prefix,
-                                own_roots=('visual', 'pyramid_neck', 'pyramid_proj'))
+        return load_tower_state(self, path, anchor=anchor, prefix=prefix, own_roots=('visual',))
 
     def adapt_checkpoint_state(self, state: Dict[str, torch.Tensor]) -> None:
         """Resize a checkpoint's positional embeddings to this tower's grid (open_clip's rule)."""
         resize_checkpoint_pos_embed(state, self)
 
     def init_weights(self) -> None:
-        """Load ``init_cfg``'s checkpoint, if any; never re-initialise the CLIP weights.
-
-        The pyramid neck keeps PyTorch's default initialisation from construction.
-        """
+        """Load ``init_cfg``'s checkpoint, if any; never re-initialise the CLIP weights."""
         if self._is_init:
             return
         cfgs = self.init_cfg if isinstance(self.init_cfg, list) else \
@@ -320,7 +276,8 @@ class UMGCLIPBackbone(BaseModule):
         return resize_pos_embed(pos, self.visual.grid_size, grid, mode='bicubic',
                                 num_extra_tokens=1)
 
-    def _tokens(self, x: torch.Tensor, indices: Sequence[int], drop_patches: bool):
+    def _tokens(self, x: torch.Tensor, indices: Sequence[int], drop_patches: bool,
+                stop_early: bool = False):
         """Run the tower: final tokens (B, P + h*w, width) with P prefix tokens, {block: its
         output tokens}, grid (h, w).
 
@@ -344,7 +301,8 @@ class UMGCLIPBackbone(BaseModule):
         embeds = v.ln_pre(x)
         taken = sorted(set(i for i in indices if i >= 0))
         if taken:
-            x, intermediates = v.transformer.forward_intermediates(embeds, indices=taken)
+            x, intermediates = v.transformer.forward_intermediates(embeds, indices=taken,
+                                                                   stop_early=stop_early)
             by_index = dict(zip(taken, intermediates))
         else:
             x, by_index = v.transformer(embeds), {}
@@ -379,24 +337,19 @@ class UMGCLIPBackbone(BaseModule):
         # contiguous: compiled ops (mmcv's RoIAlign among them) assume it
         return dense.transpose(1, 2).reshape(dense.shape[0], -1, *grid).contiguous()
 
-    def _pyramid(self, by_index: Dict[int, torch.Tensor], grid) -> Tuple[torch.Tensor, ...]:
+    def _block_maps(self, by_index: Dict[int, torch.Tensor], indices: Sequence[int], grid,
+                    normalize: bool = False, output_fmt: str = 'NCHW') -> List[torch.Tensor]:
+        """The patch tokens of the ``indices`` blocks: ``(B, width, h, w)`` maps (``'NCHW'``)
+        or ``(B, h*w, width)`` tokens (``'NLC'``), through the final norm if ``normalize``."""
         maps = []
-        for index, rescale in zip(self.out_indices, self.pyramid_rescales):
-            fmap = by_index[index][:, self.num_prefix_tokens:].transpose(1, 2).reshape(
-                -1, self.width, *grid)
-            if rescale < 1:
-                # edge-replicate to a multiple of the pooling window: max pooling then acts as
-                # ceil_mode pooling, so odd grids keep their last row/column
-                window = round(1 / rescale)
-                fmap = F.pad(fmap, (0, (-grid[1]) % window, 0, (-grid[0]) % window),
-                             mode='replicate')
-            maps.append(fmap)
-        if self.pyramid_neck is None:
-            return tuple(maps)
-        levels = self.pyramid_neck(maps)
-        if self.pyramid_proj is not None:
-            levels = [proj(level) for proj, level in zip(self.pyramid_proj, levels)]
-        return tuple(levels)
+        for index in indices:
+            tokens = by_index[index][:, self.num_prefix_tokens:]
+            if normalize:
+                tokens = (self.visual.trunk.norm if self.is_timm else self.visual.ln_post)(tokens)
+            if output_fmt == 'NCHW':
+                tokens = tokens.transpose(1, 2).reshape(tokens.shape[0], -1, *grid)
+            maps.append(tokens)
+        return maps
 
     def forward(self, inputs: torch.Tensor):
         """Encode a batch of images.
@@ -412,17 +365,14 @@ class UMGCLIPBackbone(BaseModule):
             * ``'global'``: ``(global,)`` with ``global`` of shape ``(B, D)``, equal to open_clip
               ``encode_image`` (not L2-normalised);
             * ``'dense'``: ``(dense,)`` with ``dense`` of shape ``(B, D, h, w)``;
-            * ``'pyramid'``: one tensor per level, ``(B, C_i, ceil(h * r_i), ceil(w * r_i))`` for
-              the neck's rescales ``r_i`` (``(4, 2, 1, 0.5)``: strides 4, 8, 16, 32 for
-              ``p=16``); ``C_i`` is the tower width or ``pyramid_channels``; without a neck,
-              the blocks' outputs ``(B, width, h, w)``;
-            * ``'dict'``: ``{'global': (B, D), 'dense': (B, D, h, w), 'pyramid': tuple}``
-              (``'pyramid'`` only when a pyramid neck is built).
+            * ``'intermediates'``: the ``out_indices`` blocks' outputs, one
+              ``(B, width, h, w)`` map each (a neck's input);
+            * ``'dict'``: ``{'global': (B, D), 'dense': (B, D, h, w), 'intermediates':
+              tuple}`` (``'intermediates'`` only when ``out_indices`` names blocks).
         """
         want_global = self.out_type in ('global', 'dict')
         want_dense = self.out_type in ('dense', 'dict')
-        want_pyramid = self.with_pyramid
-        indices = list(self.out_indices) if want_pyramid else []
+        indices = list(self.out_indices) if self.out_type in ('intermediates', 'dict') else []
         if want_dense and self.dense_readout == 'value':
             indices.append(self.num_layers - 2)
         x, by_index, grid = self._tokens(inputs, indices, drop_patches=self.out_type == 'global')
@@ -431,29 +381,33 @@ class UMGCLIPBackbone(BaseModule):
             outputs['global'] = self._global(x)
         if want_dense:
             outputs['dense'] = self._dense(x, by_index.get(self.num_layers - 2), grid)
-        if want_pyramid:
-            outputs['pyramid'] = self._pyramid(by_index, grid)
+        if self.out_indices and self.out_type in ('intermediates', 'dict'):
+            outputs['intermediates'] = tuple(self._block_maps(by_index, self.out_indices, grid))
         if self.out_type == 'dict':
             return outputs
-        return outputs[self.out_type] if self.out_type == 'pyramid' else \
+        return outputs[self.out_type] if self.out_type == 'intermediates' else \
             (outputs[self.out_type],)
 
     def forward_intermediates(self,
                               inputs: torch.Tensor,
                               indices: Optional[Union[int, Sequence[int]]] = None,
-                              output_fmt: str = 'NCHW',
-                              norm: bool = False,
-                              intermediates_only: bool = False) -> Dict[str, object]:
-        """Block outputs, in the words of timm/open_clip ``forward_intermediates``.
+                              stop_early: bool = False,
+                              normalize_intermediates: bool = False,
+                              intermediates_only: bool = False,
+                              output_fmt: str = 'NCHW') -> Dict[str, object]:
+        """Block outputs, as open_clip's ``VisionTransformer.forward_intermediates`` gives them
+        (same arguments; blocks chosen by ``feature_take_indices``), for any input size.
 
         Args:
             inputs: images ``(B, 3, H, W)`` (padded as in :meth:`forward`).
             indices: an int ``n`` takes the last ``n`` blocks, a sequence takes those blocks
                 (negative counts from the end), ``None`` takes all.
+            stop_early: with ``intermediates_only``, run no block after the last taken one
+                (open_clip towers; the global embedding needs them all).
+            normalize_intermediates: apply the final norm (``ln_post``) to each intermediate.
+            intermediates_only: skip the global embedding.
             output_fmt: ``'NCHW'`` gives ``(B, width, h, w)`` maps, ``'NLC'`` gives
                 ``(B, h*w, width)`` tokens (class token dropped).
-            norm: apply ``ln_post`` to each intermediate.
-            intermediates_only: skip the global embedding.
 
         Returns:
             ``{'image_intermediates': [...]}`` plus ``'image_features'`` ``(B, D)`` unless
@@ -461,25 +415,11 @@ class UMGCLIPBackbone(BaseModule):
         """
         if output_fmt not in ('NCHW', 'NLC'):
             raise ValueError(f"output_fmt={output_fmt!r}; choose 'NCHW' or 'NLC'")
-        layers = self.num_layers
-        if indices is None:
-            taken = list(range(layers))
-        elif isinstance(indices, int):
-            taken = list(range(layers - indices, layers))
-        else:
-            taken = [i + layers if i < 0 else i for i in indices]
-        if any(not 0 <= i < layers for i in taken):
-            raise ValueError(f'indices={indices} name blocks outside 0..{layers - 1}')
-        x, by_index, grid = self._tokens(inputs, taken, drop_patches=False)
-        result = []
-        for i in taken:
-            tokens = by_index[i][:, self.num_prefix_tokens:]
-            if norm:
-                tokens = (self.visual.trunk.norm if self.is_timm else self.visual.ln_post)(tokens)
-            if output_fmt == 'NCHW':
-                tokens = tokens.transpose(1, 2).reshape(tokens.shape[0], -1, *grid)
-            result.append(tokens)
-        output = {'image_intermediates': result}
+        taken = self._take_indices(indices)
+        x, by_index, grid = self._tokens(inputs, taken, drop_patches=False,
+                                         stop_early=stop_early and intermediates_only)
+        output = {'image_intermediates': self._block_maps(
+            by_index, taken, grid, normalize=normalize_intermediates, output_fmt=output_fmt)}
         if not intermediates_only:
             output['image_features'] = self._global(x)
         return output

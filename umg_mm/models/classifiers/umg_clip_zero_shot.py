@@ -20,6 +20,7 @@ from mmpretrain.structures import DataSample
 from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary, refuse_stuff
 from umg_mm.models.text.templates import load_templates
 from umg_mm.registry import MODELS
+from ..utils import with_clip
 
 VocabularySpec = Union[str, Sequence, Vocabulary]
 
@@ -87,6 +88,8 @@ class UMGCLIPZeroShot(BaseModel):
         backbone: :class:`~umg_mm.models.backbones.UMGCLIPBackbone` config; its ``out_type`` is
             set to ``'global'``.
         text_encoder: :class:`~umg_mm.models.text.UMGCLIPTextEncoder` config.
+        clip: ``dict(model_name=..., checkpoint=...)``: the one place naming the CLIP model and
+            weights both towers start from (see :func:`~umg_mm.models.utils.with_clip`).
         text_prototype: the classes (see :func:`resolve_prototype`); replace with
             :meth:`set_vocabulary` or ``--cfg-options model.text_prototype=...``.
         text_prompt: the prompt templates (see :func:`resolve_prompts`).
@@ -101,6 +104,7 @@ class UMGCLIPZeroShot(BaseModel):
     def __init__(self,
                  backbone: dict,
                  text_encoder: dict,
+                 clip: Optional[dict] = None,
                  text_prototype: VocabularySpec = 'imagenet',
                  text_prompt: Optional[Union[str, Sequence[str]]] = 'vanilla',
                  loss: dict = dict(type='mmpretrain.CrossEntropyLoss', loss_weight=1.0),
@@ -112,8 +116,9 @@ class UMGCLIPZeroShot(BaseModel):
         if isinstance(data_preprocessor, dict):
             data_preprocessor = MMPRETRAIN_MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.backbone = MODELS.build(dict(backbone, out_type='global'))
-        self.text_encoder = MODELS.build(text_encoder)
+        towers = with_clip(clip, dict(backbone=backbone, text_encoder=text_encoder))
+        self.backbone = MODELS.build(dict(towers['backbone'], out_type='global'))
+        self.text_encoder = MODELS.build(towers['text_encoder'])
         if self.backbone.embed_dim != self.text_encoder.embed_dim:
             raise ValueError(f'the backbone embeds images in {self.backbone.embed_dim} '
                              f'dimensions but the text encoder embeds text in '

@@ -8,8 +8,13 @@ from torch import Tensor
 
 from umg_mm.structures.vocabulary import Vocabulary, join_things_stuff, load_vocabulary
 from umg_mm.registry import MODELS
+from ..utils import map_legacy_keys, with_clip
 
 VocabularySpec = Union[str, Sequence, Vocabulary]
+#: key prefixes of checkpoints written before the text tower had one owner: (old, new)
+#: and before the pyramid neck had the stock neck slot
+LEGACY_KEYS = (('panoptic_head.cls_embed.text_encoder.', 'text_encoder.'),
+               ('backbone.pyramid_neck.', 'neck.'), ('backbone.pyramid_proj.', 'neck.proj.'))
 
 
 @MMDET_MODELS.register_module()
@@ -19,36 +24,47 @@ class OpenVocabMask2Former(Mask2Former):
     The parts are mmdet's and umg_mm's registered modules::
 
         loss(images, samples)
-          └─ backbone(images)           UMGCLIPBackbone (frozen, optional LoRA) -> pyramid
+          ├─ backbone(images)           UMGCLIPBackbone (frozen, optional LoRA) -> blocks
+          └─ neck                       CLIPPyramidNeck: the blocks -> pyramid
              └─ panoptic_head.loss      OpenVocabMask2FormerHead: mmdet's pixel decoder (mmcv's
                                         MultiScaleDeformableAttention), transformer decoder,
                                         Hungarian matcher and losses; queries scored against
                                         the vocabulary's text embeddings + void
 
         predict(images, samples)
-          ├─ backbone(images)           pyramid + dense joint-space embeddings ('dict' output)
+          ├─ backbone, neck             pyramid + dense joint-space embeddings ('dict' output)
           ├─ panoptic_head.predict      (B, Q, K + 1) logits, (B, Q, H, W) mask logits
           ├─ ensemble (optional)        VocabEnsemble: logits x mask-pooled dense embeddings
           │                             classified by CLIP (alpha for seen, beta for unseen)
           ├─ panoptic_fusion_head       mmdet's MaskFormerFusionHead -> pred_panoptic_seg
           └─ fallback (optional)        UncoveredRegionFallback: void pixels named by dense CLIP
 
+    The model owns both towers, ``backbone`` and ``text_encoder`` (the key prefixes of every
+    umg_mm model); the head's classifier keeps a reference to the text tower, not a submodule,
+    so each tensor is stored once. Checkpoints written before (the text tower under
+    ``panoptic_head.cls_embed.text_encoder.*``) load, their keys mapped.
+
     Args:
-        backbone: backbone config; ``out_type='dict'`` (pyramid and dense outputs) when an
-            ``ensemble`` is used, ``'pyramid'`` otherwise.
-        panoptic_head: :class:`OpenVocabMask2FormerHead` config.
+        backbone: backbone config; ``out_type='dict'`` (block and dense outputs) when an
+            ``ensemble`` is used, ``'intermediates'`` otherwise.
+        panoptic_head: :class:`OpenVocabMask2FormerHead` config; its classifier is handed
+            ``text_encoder``.
         panoptic_fusion_head: mmdet fusion head config (``MaskFormerFusionHead``); its class
             counts are filled in from the vocabulary.
         vocabulary: ``dict(thing_classes=..., stuff_classes=...)``, each a benchmark vocabulary
             name, a vocabulary file or a list of names. Labels are the things, then the stuff
             (mmdet's panoptic convention). Replace it with :meth:`set_vocabulary` or, when a
             dataset drives the run, let :class:`~umg_mm.engine.hooks.VocabularyHook` do it.
+        text_encoder: :class:`~umg_mm.models.text.UMGCLIPTextEncoder` config.
+        clip: ``dict(model_name=..., checkpoint=...)``: the one place naming the CLIP model and
+            weights both towers start from (see :func:`~umg_mm.models.utils.with_clip`).
         ensemble: :class:`~umg_mm.models.open_vocab.VocabEnsemble` config, or ``None`` for the
             head's scores alone.
         fallback: :class:`~umg_mm.models.open_vocab.UncoveredRegionFallback` config: labels the
             pixels no proposal covers with the dense embeddings (new classes that training left
             void); ``None`` leaves them void.
-        neck, train_cfg, test_cfg, data_preprocessor, init_cfg: as mmdet's ``Mask2Former``.
+        neck: the pyramid neck (``CLIPPyramidNeck``) on the backbone's blocks.
+        train_cfg, test_cfg, data_preprocessor, init_cfg: as mmdet's ``Mask2Former``.
     """
 
     def __init__(self,
@@ -56,6 +72,8 @@ class OpenVocabMask2Former(Mask2Former):
                  panoptic_head: dict,
                  panoptic_fusion_head: dict,
                  vocabulary: dict,
+                 text_encoder: dict,
+                 clip: Optional[dict] = None,
                  ensemble: Optional[dict] = None,
                  fallback: Optional[dict] = None,
                  neck: Optional[dict] = None,
@@ -68,6 +86,12 @@ class OpenVocabMask2Former(Mask2Former):
             raise ValueError(f'OpenVocabMask2Former vocabulary={vocabulary!r}; give '
                              f'dict(thing_classes=..., stuff_classes=...), each a vocabulary name, '
                              f'file or list of class names')
+        towers = with_clip(clip, dict(backbone=backbone, text_encoder=text_encoder))
+        backbone = towers['backbone']
+        text_encoder = MODELS.build(towers['text_encoder'])
+        panoptic_head = panoptic_head.copy()  # mmdet deep-copies it: no module inside
+        panoptic_head['classifier'] = dict(panoptic_head['classifier'],
+                                           embed_dim=text_encoder.embed_dim)
         out_type = backbone.get('out_type')
         for name, part in (('ensemble', ensemble), ('fallback', fallback)):
             if part is not None and out_type != 'dict':
@@ -79,6 +103,9 @@ class OpenVocabMask2Former(Mask2Former):
                          panoptic_fusion_head=panoptic_fusion_head, train_cfg=train_cfg,
                          test_cfg=test_cfg, data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
+        self.text_encoder = text_encoder
+        self.panoptic_head.cls_embed.set_text_encoder(text_encoder)
+        map_legacy_keys(self, LEGACY_KEYS)
         self.ensemble = MODELS.build(ensemble) if ensemble is not None else None
         self.fallback = MODELS.build(fallback) if fallback is not None else None
         self.set_vocabulary(vocabulary['thing_classes'], vocabulary['stuff_classes'])
@@ -130,10 +157,8 @@ class OpenVocabMask2Former(Mask2Former):
             ``(B, D, h, w)`` or ``None``.
         """
         out = self.backbone(batch_inputs)
-        feats, dense = (out['pyramid'], out['dense']) if isinstance(out, dict) else (out, None)
-        if self.with_neck:
-            feats = self.neck(feats)
-        return feats, dense
+        feats = self.neck(out) if self.with_neck else out
+        return feats, out.get('dense') if isinstance(out, dict) else None
 
     def extract_feat(self, batch_inputs: Tensor) -> Tuple[Tensor, ...]:
         """The pyramid features the head reads (``(B, C_i, H_i, W_i)`` per level)."""

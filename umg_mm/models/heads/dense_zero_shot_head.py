@@ -23,7 +23,8 @@ class DenseZeroShotHead(BaseModule):
     level.
 
     Args:
-        text_encoder: a ``UMGCLIPTextEncoder`` config (or module) matching the backbone.
+        text_encoder: the segmentor's ``UMGCLIPTextEncoder`` (it owns the module; only its
+            ``classifier`` method is kept here, so the weights are stored once).
         vocabulary: the initial vocabulary (name, file or list).
         templates: prompt templates (``None``: the text encoder's).
         logit_scale: inverse temperature of the scores (CLIP's 100); the argmax, and so mIoU,
@@ -33,15 +34,19 @@ class DenseZeroShotHead(BaseModule):
     """
 
     def __init__(self,
-                 text_encoder: Union[dict, nn.Module],
+                 text_encoder: nn.Module,
                  vocabulary: Union[str, Sequence, Vocabulary],
                  templates: Optional[Union[str, Sequence[str]]] = None,
                  logit_scale: float = 100.,
                  align_corners: bool = False,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
-        self.text_encoder = text_encoder if isinstance(text_encoder, nn.Module) \
-            else MODELS.build(text_encoder)
+        if not isinstance(text_encoder, nn.Module):
+            raise TypeError(f'DenseZeroShotHead got text_encoder={text_encoder!r}: it needs the '
+                            f"segmentor's UMGCLIPTextEncoder module (OpenVocabEncoderDecoder "
+                            f'builds it from its text_encoder=dict(...) and hands it over)')
+        # a bound method, not a submodule: the tower's weights stay the segmentor's alone
+        self.embed_vocabulary = text_encoder.classifier
         self.templates = templates
         self.logit_scale = logit_scale
         self.align_corners = align_corners
@@ -59,7 +64,7 @@ class DenseZeroShotHead(BaseModule):
         if not isinstance(x, dict) or 'dense' not in x:
             raise KeyError("DenseZeroShotHead reads the backbone's 'dense' output; build "
                            "UMGCLIPBackbone with out_type='dict'")
-        classes = self.text_encoder.classifier(self.vocabulary, self.templates)
+        classes = self.embed_vocabulary(self.vocabulary, self.templates)
         return self.logit_scale * class_similarities(x['dense'], classes).to(x['dense'].dtype)
 
     def predict(self, x: dict, batch_img_metas: List[dict], test_cfg: dict) -> Tensor:

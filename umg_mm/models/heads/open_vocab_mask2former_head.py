@@ -20,7 +20,8 @@ class OpenVocabMask2FormerHead(Mask2FormerHead):
 
     Args:
         classifier: config of the :class:`OpenVocabClassifier` (``in_channels`` is filled in with
-            ``feat_channels``; its text encoder embeds the vocabulary).
+            ``feat_channels``; ``embed_dim`` and, with ``set_text_encoder``, the text tower that
+            embeds the vocabulary by the detector that owns the tower).
         void_weight: weight of the void class in the classification loss (Mask2Former: 0.1); the
             other classes weigh 1. The loss's ``class_weight`` is rebuilt for every vocabulary.
         loss_cls: mmdet's classification loss config, without ``class_weight``.

@@ -19,7 +19,7 @@ def pyramid_of(x: FeaturesType) -> Sequence[Tensor]:
     if isinstance(x, dict):
         if 'pyramid' not in x:
             raise KeyError(f'the backbone returned {sorted(x)} but the head needs "pyramid"; '
-                           f"build UMGCLIPBackbone with out_type='dict' and a pyramid_neck")
+                           f"give the model a neck (CLIPPyramidNeck) on UMGCLIPBackbone's blocks")
         return x['pyramid']
     return x
 
@@ -53,8 +53,8 @@ class OpenVocabMask2FormerSegHead(Mask2FormerHead):
     Args:
         classifier: config of the ``OpenVocabClassifier`` (``templates``, ``logit_scale_init``,
             ...); ``in_channels`` is set to ``feat_channels``.
-        text_encoder: the ``UMGCLIPTextEncoder`` module (or config) of the classifier; the
-            segmentor passes its own so that its checkpoint keys stay ``text_encoder.*``.
+        text_encoder: the segmentor's ``UMGCLIPTextEncoder`` module, handed on to the
+            classifier (which keeps a reference, not a submodule: keys stay ``text_encoder.*``).
         vocabulary: the initial vocabulary (name, file or list); the segmentor switches it
             between its training and test vocabularies with :meth:`set_vocabulary`.
         void_weight: classification-loss weight of the void class (Mask2Former's 0.1).
@@ -67,7 +67,7 @@ class OpenVocabMask2FormerSegHead(Mask2FormerHead):
 
     def __init__(self,
                  classifier: ConfigType,
-                 text_encoder: Union[ConfigType, nn.Module],
+                 text_encoder: nn.Module,
                  vocabulary: Union[str, Sequence, Vocabulary],
                  void_weight: float = 0.1,
                  **kwargs):
@@ -85,8 +85,9 @@ class OpenVocabMask2FormerSegHead(Mask2FormerHead):
                                             class_weight=[1.0] * len(vocabulary) + [void_weight])
         super().__init__(num_classes=len(vocabulary), **kwargs)
         classifier = dict(classifier, in_channels=kwargs['feat_channels'],
-                          text_encoder=text_encoder)
+                          embed_dim=text_encoder.embed_dim)
         self.cls_embed = MODELS.build(classifier)  # replaces Linear(feat_channels, K + 1)
+        self.cls_embed.set_text_encoder(text_encoder)
         self.void_weight = void_weight
         self.vocabulary: Optional[Vocabulary] = None
         self.set_vocabulary(vocabulary)

@@ -34,11 +34,7 @@ class OpenVocabClassifier(BaseModule):
 
     Args:
         in_channels: channels ``C_in`` of the query embeddings.
-        text_encoder: a :class:`~umg_mm.models.text.UMGCLIPTextEncoder` config, built and owned
-            here, or a module owned by a parent (``OpenVocabEncoderDecoder`` passes its own): that
-            one is used but not registered again, so its weights appear once in state dicts and
-            checkpoints. It is used (frozen, by default) to embed the vocabulary; its cache means
-            a vocabulary is encoded once, not in every forward pass.
+        embed_dim: ``D``, the joint image-text space of the text tower.
         vocabulary: the initial vocabulary: a benchmark name (``'coco_panoptic_133'``), a
             vocabulary file, or a list of class names (``'a, b'`` or a tuple gives synonyms).
             ``None``: set it later with :meth:`set_vocabulary` before the first forward.
@@ -52,7 +48,7 @@ class OpenVocabClassifier(BaseModule):
 
     def __init__(self,
                  in_channels: int,
-                 text_encoder: Union[dict, nn.Module],
+                 embed_dim: int,
                  vocabulary: Optional[VocabularySpec] = None,
                  templates: Optional[Union[str, Sequence[str]]] = None,
                  logit_scale_init: float = 1 / 0.07,
@@ -60,15 +56,7 @@ class OpenVocabClassifier(BaseModule):
                  max_logit_scale: float = 100.,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
-        if isinstance(text_encoder, nn.Module):  # the parent's: referenced, not registered
-            object.__setattr__(self, 'text_encoder', text_encoder)
-        else:
-            self.text_encoder = MODELS.build(text_encoder)
-        embed_dim = getattr(self.text_encoder, 'embed_dim', None)
-        if not isinstance(embed_dim, int):
-            raise TypeError(f'text_encoder {type(self.text_encoder).__name__} has no integer '
-                            f'embed_dim; use UMGCLIPTextEncoder (or a module with embed_dim and '
-                            f'classifier(vocabulary, templates))')
+        self.embed_vocabulary = None  # set_text_encoder
         self.in_channels = in_channels
         self.embed_dim = embed_dim
         self.templates = templates
@@ -80,6 +68,24 @@ class OpenVocabClassifier(BaseModule):
         self.vocabulary: Optional[Vocabulary] = None
         if vocabulary is not None:
             self.set_vocabulary(vocabulary)
+
+    def set_text_encoder(self, text_encoder: nn.Module) -> None:
+        """Embed vocabularies with the model's text tower from now on.
+
+        Args:
+            text_encoder: the :class:`~umg_mm.models.text.UMGCLIPTextEncoder` that the segmentor
+                or detector owns as ``text_encoder``. Only its ``classifier`` method is kept, not
+                the module, so its weights are stored once, under the model's
+                ``text_encoder.*``; its cache means a vocabulary is encoded once, not in every
+                forward pass.
+        """
+        if getattr(text_encoder, 'embed_dim', None) != self.embed_dim or \
+                not callable(getattr(text_encoder, 'classifier', None)):
+            raise TypeError(f'OpenVocabClassifier (embed_dim={self.embed_dim}) got '
+                            f'text_encoder={text_encoder!r}: it needs the model\'s '
+                            f'UMGCLIPTextEncoder of the same embed_dim (a module with '
+                            f'classifier(vocabulary, templates))')
+        self.embed_vocabulary = text_encoder.classifier
 
     def set_vocabulary(self, vocabulary: VocabularySpec) -> Vocabulary:
         """Use another vocabulary from now on (no retraining; its embeddings are cached).
@@ -107,7 +113,10 @@ class OpenVocabClassifier(BaseModule):
     def class_embeddings(self) -> torch.Tensor:
         """``(K, D)`` L2-normalised text embeddings of the current vocabulary (cached)."""
         self._check_vocabulary()
-        return self.text_encoder.classifier(self.vocabulary, self.templates)
+        if self.embed_vocabulary is None:
+            raise RuntimeError('OpenVocabClassifier has no text encoder; the model that owns '
+                               'one hands it over with set_text_encoder(text_encoder)')
+        return self.embed_vocabulary(self.vocabulary, self.templates)
 
     def embed_queries(self, queries: torch.Tensor) -> torch.Tensor:
         """Project ``(..., C_in)`` queries into the joint space: ``(..., D)``, L2-normalised."""

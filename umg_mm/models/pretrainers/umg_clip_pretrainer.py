@@ -12,6 +12,7 @@ from umg_mm.registry import MODELS
 from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary, refuse_stuff
 from ..open_vocab.similarity import class_similarities
 from ..losses import string_ids
+from ..utils import with_clip
 from .pooling import covered_pixels, patch_coverage_pool, pool_regions
 
 LOSS_NAMES = ('image_text', 'region_text', 'pixel_text', 'pixel_dense')
@@ -53,9 +54,11 @@ class UMGCLIPPretrainer(BaseModel):
     most similar class), all cosine similarities with the class embeddings.
 
     Args:
-        backbone: a ``UMGCLIPBackbone`` config with ``out_type='dict'`` (``pyramid_neck=None``:
+        backbone: a ``UMGCLIPBackbone`` config with ``out_type='dict'`` (``out_indices=()``:
             pretraining reads the global and dense embeddings only).
         text_encoder: a ``UMGCLIPTextEncoder`` config (``frozen=False`` to train it, or LoRA).
+        clip: ``dict(model_name=..., checkpoint=...)``: the one place naming the CLIP model and
+            weights both towers start from (see :func:`~umg_mm.models.utils.with_clip`).
         image_text_loss, region_text_loss, pixel_text_loss: the three alignment losses (configs
             of ``MultiPositiveContrastiveLoss``), ``None`` to leave a level out.
         pixel_dense_loss: the optional per-pixel term: every patch that a mask covers at least
@@ -76,6 +79,7 @@ class UMGCLIPPretrainer(BaseModel):
     def __init__(self,
                  backbone: dict,
                  text_encoder: dict,
+                 clip: Optional[dict] = None,
                  image_text_loss: Optional[dict] = dict(type='MultiPositiveContrastiveLoss'),
                  region_text_loss: Optional[dict] = None,
                  pixel_text_loss: Optional[dict] = None,
@@ -90,7 +94,8 @@ class UMGCLIPPretrainer(BaseModel):
         if data_preprocessor is None:
             data_preprocessor = dict(type='UMGDataPreprocessor')
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.backbone = MODELS.build(backbone)
+        towers = with_clip(clip, dict(backbone=backbone, text_encoder=text_encoder))
+        self.backbone = MODELS.build(towers['backbone'])
         if self.backbone.out_type != 'dict':
             raise ValueError(f"the pretrainer reads the backbone's global and dense embeddings: "
                              f"set backbone out_type='dict' (got {self.backbone.out_type!r})")
@@ -98,7 +103,7 @@ class UMGCLIPPretrainer(BaseModel):
         if patch[0] != patch[1]:
             raise NotImplementedError(f'square patches only, got {patch}')
         self.patch_size = patch[0]
-        self.text_encoder = MODELS.build(text_encoder)
+        self.text_encoder = MODELS.build(towers['text_encoder'])
         if self.text_encoder.embed_dim != self.backbone.embed_dim:
             raise ValueError(f'the text encoder embeds in {self.text_encoder.embed_dim} dims, the '
                              f'backbone in {self.backbone.embed_dim}: build both from the same '

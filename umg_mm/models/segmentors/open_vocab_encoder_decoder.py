@@ -12,8 +12,13 @@ from torch import Tensor
 from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary, refuse_stuff
 from ..heads.open_vocab_seg_head import output_size
 from ..open_vocab import class_similarities, map_candidates, mask_class_scores, mixture_candidates
+from ..utils import map_legacy_keys, with_clip
 
 VocabularySpec = Union[str, Sequence, Vocabulary]
+#: key prefixes of checkpoints written before the text tower had one owner: (old, new)
+#: and before the pyramid neck had the stock neck slot
+LEGACY_KEYS = (('decode_head.text_encoder.', 'text_encoder.'), ('backbone.pyramid_neck.', 'neck.'),
+               ('backbone.pyramid_proj.', 'neck.proj.'))
 
 
 @MODELS.register_module()
@@ -23,12 +28,18 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
     The layout of mmseg's ``EncoderDecoder`` with a text encoder, as ``MultimodalEncoderDecoder``:
 
     * ``backbone``: ``UMGCLIPBackbone`` with ``out_type='dict'``, frozen (optionally LoRA):
-      ``{'pyramid': multi-level features for the head, 'dense': (B, D, h, w) joint-space
-      embeddings for the zero-shot ensemble, 'global': (B, D)}``;
-    * ``text_encoder``: ``UMGCLIPTextEncoder``, frozen; it embeds each vocabulary once (cached)
-      and is handed to the head, whose classifier uses it. The towers keep the names
-      ``backbone`` and ``text_encoder``, so a umg_mm pretraining checkpoint (or the output of
-      ``tools/convert_open_clip.py to-umg``) loads with ``load_from`` or ``tools/test.py``.
+      ``{'intermediates': block maps, 'dense': (B, D, h, w) joint-space embeddings for the
+      zero-shot ensemble, 'global': (B, D)}``;
+    * ``neck``: ``CLIPPyramidNeck`` (the stock slot): the block maps to the pyramid the head
+      reads (:meth:`extract_feat` adds it as ``'pyramid'``);
+    * ``text_encoder``: ``UMGCLIPTextEncoder``, frozen, owned here (its weights are stored once,
+      under ``text_encoder.*``); it embeds each vocabulary once (cached) and is handed to the
+      head, whose classifier keeps a reference. The towers keep the names ``backbone`` and
+      ``text_encoder``, as in every umg_mm model, so a umg_mm pretraining checkpoint (or the
+      output of ``tools/convert_open_clip.py to-umg``) loads with ``load_from`` or
+      ``tools/test.py``; a checkpoint written before the text tower had one owner and the neck
+      its own slot (keys ``decode_head.text_encoder.*``, ``backbone.pyramid_neck.*``) loads
+      too, its keys mapped.
     * ``decode_head``: a head with ``set_vocabulary`` whose classifier is the text embedding of
       the current vocabulary: ``OpenVocabMask2FormerSegHead`` (trained; raw class and mask
       logits) or ``DenseZeroShotHead`` (training-free);
@@ -70,6 +81,8 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
     Args:
         text_encoder: config of the ``UMGCLIPTextEncoder``, passed to the head as
             ``text_encoder``.
+        clip: ``dict(model_name=..., checkpoint=...)``: the one place naming the CLIP model and
+            weights both towers start from (see :func:`~umg_mm.models.utils.with_clip`).
         train_vocabulary: the classes of the training label maps, in label order (a shipped
             name such as ``'coco_stuff_171'``, a vocabulary file or a list). ``None`` for a
             model that is never trained (``DenseZeroShotHead``).
@@ -88,6 +101,7 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
 
     def __init__(self,
                  text_encoder: ConfigType,
+                 clip: Optional[dict] = None,
                  train_vocabulary: Optional[VocabularySpec] = None,
                  test_vocabulary: Optional[VocabularySpec] = None,
                  ensemble: Optional[ConfigType] = None,
@@ -101,8 +115,10 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
             else load_vocabulary(train_vocabulary)
         self._vocabulary = load_vocabulary(test_vocabulary) if test_vocabulary is not None \
             else self.train_vocabulary
-        self._text_encoder_cfg = text_encoder
-        super().__init__(**kwargs)
+        towers = with_clip(clip, dict(backbone=kwargs.pop('backbone'), text_encoder=text_encoder))
+        self._text_encoder_cfg = towers['text_encoder']
+        super().__init__(backbone=towers['backbone'], **kwargs)
+        map_legacy_keys(self, LEGACY_KEYS)
         parts = dict(ensemble=ensemble, fallback=fallback)
         for name, part in parts.items():
             if part is not None and not hasattr(self.decode_head, 'query_logits'):
@@ -156,6 +172,12 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
             if part is not None:
                 part.set_vocabulary(self._vocabulary)
         return self._vocabulary
+
+    def extract_feat(self, inputs: Tensor) -> dict:
+        """The backbone's ``'dict'`` output, with the neck's levels as ``'pyramid'`` (a tuple of
+        ``(B, C_i, H_i, W_i)``) when the model has a neck."""
+        x = self.backbone(inputs)
+        return dict(x, pyramid=self.neck(x)) if self.with_neck else x
 
     def encode_decode(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
         """Scores ``(B, K, H, W)`` at the size of ``inputs`` (whole image or one window).

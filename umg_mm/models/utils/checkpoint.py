@@ -14,7 +14,7 @@ shape mismatch is an error naming the key. :func:`lora_state_dict` extracts the 
 """
 import os
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.logging import MMLogger
@@ -129,7 +129,7 @@ def load_tower_state(module: nn.Module, path: str, anchor: str, prefix: Optional
             ``'visual.conv1.weight'``); it locates the prefix when ``prefix`` is None.
         prefix: the prefix of ``module``'s keys in the file (``'backbone.'`` in an mmdet or mmseg
             checkpoint, ``''`` in an open_clip one). ``None`` finds it from ``anchor``.
-        own_roots: first key segments that belong to ``module`` (``('visual', 'pyramid_neck')``):
+        own_roots: first key segments that belong to ``module`` (``('visual',)``):
             a key under the prefix and one of these roots that ``module`` lacks is unexpected; any
             other key is ignored (it belongs to the other tower or to a head).
         module_prefix: the part of ``module``'s own key names that the checkpoint does not
@@ -199,3 +199,32 @@ def _adapt_state(module: nn.Module, state: Dict[str, torch.Tensor]) -> None:
 def lora_state_dict(module: nn.Module) -> Dict[str, torch.Tensor]:
     """The LoRA adapter tensors of ``module`` alone (keys as in ``module.state_dict()``)."""
     return {k: v for k, v in module.state_dict().items() if is_lora_key(k)}
+
+
+def map_legacy_keys(model: nn.Module, renames: Sequence[Tuple[str, str]]) -> None:
+    """Load checkpoints written before a key layout changed into ``model``.
+
+    Registers a ``load_state_dict`` pre-hook on ``model`` (it runs under ``torch``'s and
+    mmengine's loaders alike) that renames each key starting with an old prefix to the new
+    prefix. A tensor stored twice in the old layout (the text tower once under
+    ``text_encoder.`` and once inside a head) is kept once: the new key's tensor wins. One log
+    line says how many keys were mapped.
+
+    Args:
+        model: the root model (its keys are the checkpoint's keys).
+        renames: ``(old prefix, new prefix)`` pairs, e.g.
+            ``('panoptic_head.cls_embed.text_encoder.', 'text_encoder.')``.
+    """
+    def hook(state_dict, prefix, *args):
+        mapped = 0
+        for old, new in renames:
+            old, new = prefix + old, prefix + new
+            for key in [k for k in state_dict if k.startswith(old)]:
+                state_dict.setdefault(new + key[len(old):], state_dict.pop(key))
+                mapped += 1
+        if mapped:
+            MMLogger.get_current_instance().info(
+                f'{type(model).__name__}: mapped {mapped} keys of a checkpoint written before '
+                f'the layout change ({", ".join(f"{o}* -> {n}*" for o, n in renames)})')
+
+    model._register_load_state_dict_pre_hook(hook)

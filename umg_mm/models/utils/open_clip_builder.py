@@ -5,10 +5,13 @@ Both UMG-CLIP towers (:class:`~umg_mm.models.backbones.UMGCLIPBackbone` and
 module builds, then keep only their own tower. Nothing of CLIP is re-implemented: the model comes
 from ``open_clip.create_model`` (by name, optionally with a ``pretrained`` tag) or from open_clip's
 ``CLIP``/``CustomTextCLIP`` classes fed with an explicit model config dict (the format of
-``open_clip/model_configs/*.json``), which is how tests and the synthetic world build tiny models.
+``open_clip/model_configs/*.json``). The tiny models of the tests and of the synthetic world are
+shipped as such JSON files and registered with open_clip by name (:data:`NANO_MODEL`,
+:data:`TINY_MODEL`).
 """
 import logging
 from copy import deepcopy
+from pathlib import Path
 from typing import Optional
 
 import open_clip
@@ -101,9 +104,20 @@ def build_open_clip(model_name: Optional[str] = None,
         root_logger.setLevel(level)
 
 
-#: A tiny open_clip config (2 blocks, width 64, 32 px images, patch 8) for tests and the synthetic
-#: world: ``UMGCLIPBackbone(model_cfg=TINY_OPEN_CLIP_CFG)`` builds in milliseconds.
-TINY_OPEN_CLIP_CFG = dict(
-    embed_dim=32,
-    vision_cfg=dict(image_size=32, layers=2, width=64, head_width=32, patch_size=8),
-    text_cfg=dict(context_length=16, vocab_size=49408, width=32, heads=2, layers=2))
+#: open_clip model configs shipped with umg_mm (``umg_mm/models/clip_configs/*.json``, open_clip's
+#: format), registered by name with ``open_clip.add_model_config`` when umg_mm is imported.
+CLIP_CONFIGS_DIR = Path(__file__).resolve().parents[1] / 'clip_configs'
+#: 2 blocks, width 64, 32 px, patch 8, joint space 32: the tests' CLIP (builds in milliseconds).
+NANO_MODEL = 'umg-vit-nano-8'
+#: 3 blocks, width 96, 64 px, patch 8, joint space 64: the synthetic world's CLIP (the one
+#: ``configs/umg/umg-clip_vit-tiny_1xb32-600it_synthetic-64x64.py`` pretrains).
+TINY_MODEL = 'umg-vit-tiny-8'
+
+
+def register_clip_configs() -> None:
+    """Make the shipped model configs known to open_clip by name (once)."""
+    if open_clip.get_model_config(TINY_MODEL) is None:
+        open_clip.add_model_config(CLIP_CONFIGS_DIR)
+
+
+register_clip_configs()

@@ -1,0 +1,4 @@
+"""Necks between UMG-CLIP's backbone and the heads."""
+from .clip_pyramid_neck import CLIPPyramidNeck
+
+__all__ = ['CLIPPyramidNeck']

@@ -1,0 +1,41 @@
+"""One place to name the CLIP model and weights that both UMG-CLIP towers start from.
+
+A model (segmentor, detector, zero-shot classifier, pretrainer) takes
+``clip=dict(model_name=..., checkpoint=...)`` and fills it into its visual backbone
+(``UMGCLIPBackbone``) and its text tower (``UMGCLIPTextEncoder``), which it owns as
+``backbone`` and ``text_encoder``: the same key prefixes in every task.
+"""
+from typing import Dict, Optional
+
+#: the keys of ``clip=dict(...)``: the architecture (an open_clip name or config) and its weights
+CLIP_KEYS = ('model_name', 'model_cfg', 'pretrained', 'checkpoint', 'checkpoint_prefix')
+
+
+def with_clip(clip: Optional[dict], towers: Dict[str, dict]) -> Dict[str, dict]:
+    """The tower configs with the model-level ``clip`` filled in.
+
+    Args:
+        clip: ``dict(model_name=..., checkpoint=...)`` (keys :data:`CLIP_KEYS`), or ``None``
+            for towers that name their own model and weights.
+        towers: ``{config key: tower config}``, e.g. ``{'backbone': ..., 'text_encoder': ...}``.
+
+    Returns:
+        ``{config key: tower config with clip's keys}`` (new dicts).
+
+    Raises:
+        ValueError: ``clip`` has an unknown key, or a tower names a key ``clip`` names too.
+    """
+    if clip is None:
+        return {name: dict(tower) for name, tower in towers.items()}
+    unknown = sorted(set(clip) - set(CLIP_KEYS))
+    if unknown:
+        raise ValueError(f'model.clip has unknown keys {unknown}; it takes {list(CLIP_KEYS)}')
+    filled = {}
+    for name, tower in towers.items():
+        twice = sorted(set(clip) & set(tower))
+        if twice:
+            raise ValueError(
+                f'model.clip and model.{name} both set {twice}: the CLIP model and weights are '
+                f'named once, in model.clip; remove {[f"model.{name}.{k}" for k in twice]}')
+        filled[name] = dict(tower, **clip)
+    return filled
