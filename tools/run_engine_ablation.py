@@ -51,41 +51,52 @@ def parse_args(argv=None):
     return args
 
 
-def _read_lines(path: str) -> list:
-    with open(path, encoding='utf-8') as f:
-        return [line for line in f if line.strip()]
+def _read_records(path: str) -> list:
+    """The records of a ``.jsonl`` index; a line that is not a record with an
+    ``image.file_name`` is an error naming the file and the line."""
+    from umg_mm.datasets.umg_sources import iter_index_records
+    records = []
+    for src in iter_index_records(path):
+        if src.problems or not src.img_path:
+            detail = src.problems[0].message if src.problems else 'no image.file_name'
+            raise ValueError(f'{path} ({src.record_id or "the file"}): {detail}')
+        records.append(src.record)
+    return records
+
+
+def _write_records(path: str, records: list) -> None:
+    from umg_mm.utils.atomic_io import write_lines_atomic
+    write_lines_atomic(path, [json.dumps(record) for record in records])
 
 
 def split_records(args) -> dict:
     """Write the labelled subset's ground truth, the pseudo-records of the other train images
     and their stuff-only form under the work dir; return the files' paths."""
-    truth = _read_lines(osp.join(args.data_root, 'umg', 'train.jsonl'))
+    truth = _read_records(osp.join(args.data_root, 'umg', 'train.jsonl'))
     if not 0 < args.labelled < len(truth):
         raise ValueError(f'--labelled {args.labelled}: give 1 to {len(truth) - 1} (the world '
                          f'has {len(truth)} train images)')
     from umg_mm.data_engine.sample import keep_classes
     from umg_mm.structures.vocabulary import load_vocabulary
-    from umg_mm.utils.atomic_io import write_text_atomic
     subset = truth[:args.labelled]
     files = dict(subset=osp.abspath(osp.join(args.work_dir, 'subset.jsonl')))
-    write_text_atomic(files['subset'], ''.join(subset))
+    _write_records(files['subset'], subset)
     message = f'labelled subset: {len(subset)} images'
     if args.pseudo is not None:
-        labelled = {json.loads(line)['image']['file_name'] for line in subset}
-        pseudo = [line for line in _read_lines(args.pseudo)
-                  if json.loads(line)['image']['file_name'] not in labelled]
+        labelled = {record['image']['file_name'] for record in subset}
+        pseudo = [record for record in _read_records(args.pseudo)
+                  if record['image']['file_name'] not in labelled]
         if not pseudo:
             raise ValueError(f'{args.pseudo}: no pseudo-record of an image outside the '
                              f'labelled subset')
-        files['pseudo'] = osp.abspath(osp.join(args.work_dir, 'pseudo_rest.jsonl'))
-        write_text_atomic(files['pseudo'], ''.join(pseudo))
         stuff = load_vocabulary(osp.join(args.data_root, 'vocabularies', 'stuff.txt')).class_names
-        reduced = [keep_classes(json.loads(line), stuff) for line in pseudo]
+        reduced = [r for r in (keep_classes(record, stuff) for record in pseudo) if r is not None]
+        files['pseudo'] = osp.abspath(osp.join(args.work_dir, 'pseudo_rest.jsonl'))
         files['pseudo_stuff'] = osp.abspath(osp.join(args.work_dir, 'pseudo_rest_stuff.jsonl'))
-        write_text_atomic(files['pseudo_stuff'], ''.join(
-            json.dumps(record) + '\n' for record in reduced if record is not None))
-        message += (f'; pseudo-annotated rest: {len(pseudo)} images, '
-                    f'{sum(r is not None for r in reduced)} with stuff')
+        _write_records(files['pseudo'], pseudo)
+        _write_records(files['pseudo_stuff'], reduced)
+        message += (f'; pseudo-annotated rest: {len(pseudo)} images, {len(reduced)} with '
+                    f'stuff')
     print(message)
     return files
 

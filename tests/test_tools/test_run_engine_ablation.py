@@ -81,6 +81,11 @@ def test_bad_arguments_are_named(load_tool, world, tmp_path):
     args.labelled, args.pseudo = 4, str(only_subset)
     with pytest.raises(ValueError, match='no pseudo-record of an image outside'):
         tool.split_records(args)
+    broken = tmp_path / 'broken.jsonl'
+    broken.write_text(only_subset.read_text() + '{"image": {"height": 64}}\n')
+    args.pseudo = str(broken)
+    with pytest.raises(ValueError, match=r'broken.jsonl \(line 5\): no image.file_name'):
+        tool.split_records(args)
 
 
 def test_arms_in_two_processes_make_one_table(world, tmp_path):
