@@ -90,12 +90,17 @@ def table(results: dict) -> str:
     return '\n'.join(lines)
 
 
+def check_world(data_root: str) -> None:
+    """Raise a clear error unless ``data_root`` is a synthetic world."""
+    if not osp.isfile(osp.join(data_root, 'vocabularies', 'all.txt')):
+        raise FileNotFoundError(
+            f'{data_root} is not a synthetic world (no vocabularies/all.txt); make one with '
+            f'python tools/make_synthetic_data.py {data_root}')
+
+
 def main():
     args = parse_args()
-    if not osp.isfile(osp.join(args.data_root, 'vocabularies', 'all.txt')):
-        raise FileNotFoundError(
-            f'{args.data_root} is not a synthetic world (no vocabularies/all.txt); make one with '
-            f'python tools/make_synthetic_data.py {args.data_root}')
+    check_world(args.data_root)
     os.environ['UMG_SYNTHETIC_ROOT'] = osp.abspath(args.data_root)
     import umg_mm  # noqa: F401  (registers components)
     from mmengine.runner import Runner

@@ -5,13 +5,12 @@
     bash tools/dist_test.sh CONFIG CHECKPOINT NGPUS [args...]
 """
 import argparse
-import math
 import os.path as osp
 
 import umg_mm  # noqa: F401  (registers components, applies torch compatibility fixes)
 from mmengine.dist import is_main_process
 from umg_mm.evaluation.metrics import AtomicDumpResults
-from umg_mm.utils.atomic_io import write_json_atomic
+from umg_mm.utils.atomic_io import plain_metrics, write_json_atomic
 from umg_mm.utils.compat import shutdown_distributed
 from umg_mm.utils.launch import add_common_args, build_runner, enable_visualization, load_config
 from umg_mm.structures.vocabulary_files import check_vocabulary_files
@@ -47,16 +46,8 @@ def main():
     metrics = runner.test()
     del runner  # before the process groups go (see shutdown_distributed)
     if args.metrics_out and is_main_process():
-        write_json_atomic(args.metrics_out, {k: _plain(v) for k, v in metrics.items()}, indent=1)
+        write_json_atomic(args.metrics_out, plain_metrics(metrics), indent=1)
     shutdown_distributed()
-
-
-def _plain(value):
-    """A metric value as JSON: numbers as floats, NaN as None, arrays as lists."""
-    value = value.tolist() if hasattr(value, 'tolist') else value
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
 
 
 if __name__ == '__main__':

@@ -12,7 +12,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner.checkpoint import save_checkpoint
 
-from tests.test_data_engine.tiny_engine import write_images
+from tests.test_data_engine.tiny_engine import write_bert_vocab, write_images
 from umg_mm.data_engine.models import config_path
 from umg_mm.data_engine.sample import EngineSample
 from umg_mm.data_engine.sources import list_items
@@ -111,12 +111,9 @@ def test_mask2former_panoptic_segments(tmp_path):
 
 def _tiny_bert(folder) -> str:
     """A one-layer BERT and a WordPiece vocabulary written locally (no hub)."""
-    from transformers import BertConfig, BertModel, BertTokenizer
-    folder.mkdir()
+    from transformers import BertConfig, BertModel
     words = ['circle', 'square', 'star', 'sky', 'grass', '.', '?', 'a', 'the']
-    (folder / 'vocab.txt').write_text('\n'.join(
-        ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'] + words) + '\n')
-    BertTokenizer(str(folder / 'vocab.txt')).save_pretrained(str(folder))
+    write_bert_vocab(folder, words)
     torch.manual_seed(0)
     BertModel(BertConfig(vocab_size=len(words) + 5, hidden_size=32, num_hidden_layers=1,
                          num_attention_heads=2, intermediate_size=64)).save_pretrained(

@@ -112,6 +112,28 @@ def finish_record(record: dict) -> dict:
     return {key: value for key, value in out.items() if value != []}
 
 
+def keep_classes(record: dict, classes: Sequence[str]) -> Optional[dict]:
+    """A written record reduced to the annotations of ``classes`` (e.g. the classes the engine
+    labels well): regions and segments whose first tag is one of them, image tags among them
+    (their provenance kept alongside); image captions are dropped, as they may name anything.
+
+    Returns:
+        The reduced record, or ``None`` if it has no text left.
+    """
+    classes = set(classes)
+    out = dict(record, captions=[], tags=list(record.get('tags', [])))
+    origins = record.get('extra', {}).get('provenance')
+    if origins is not None:  # copied, so that the input is left as it was
+        out['extra'] = dict(record['extra'], provenance={
+            name: list(value) for name, value in origins.items() if name != 'captions'})
+    keep_texts(out, 'tags', [tag in classes for tag in out['tags']])
+    for level in LEVELS:
+        out[level] = [obj for obj in record.get(level, []) if obj.get('tags')
+                      and obj['tags'][0] in classes]
+    out = finish_record(out)
+    return out if record_counts(out)['texts'] else None
+
+
 def counts_delta(before: List[Dict[str, int]], after: List[Dict[str, int]]) -> Dict[str, int]:
     """What a stage added and dropped, summed over images: ``<kind>_added`` and
     ``<kind>_dropped`` for regions, segments and texts."""

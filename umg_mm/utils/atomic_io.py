@@ -7,6 +7,7 @@ killed at any moment leaves either the old file or the new one, never a part of 
 """
 import glob
 import json
+import math
 import os
 import os.path as osp
 from contextlib import contextmanager
@@ -69,6 +70,15 @@ def dumps_json(obj: Any, indent: int = None) -> str:
     separators = (',', ': ') if indent else (',', ':')
     return json.dumps(obj, indent=indent, separators=separators, ensure_ascii=False,
                       allow_nan=False)
+
+
+def plain_metrics(metrics: dict) -> dict:
+    """Metric values as JSON takes them: arrays as lists, NaN (a metric with no sample) as
+    None."""
+    def plain(value):
+        value = value.tolist() if hasattr(value, 'tolist') else value
+        return None if isinstance(value, float) and math.isnan(value) else value
+    return {key: plain(value) for key, value in metrics.items()}
 
 
 def write_json_atomic(path: str, obj: Any, indent: int = None) -> None:
