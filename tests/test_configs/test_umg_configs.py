@@ -28,14 +28,17 @@ REAL_BUILD_LIMIT = 10**9
 
 
 def _clip_parameters(name: str) -> int:
-    """Parameters of the open_clip model ``name``, built on the meta device."""
+    """Parameters of the open_clip model ``name``, built on the meta device (0: no config of
+    that name; the real build reports it)."""
     import open_clip
     import torch
 
     from umg_mm.models.utils.open_clip_builder import build_open_clip
+    model_cfg = open_clip.get_model_config(name)
+    if model_cfg is None:
+        return 0
     with torch.device('meta'):
-        return sum(p.numel() for p in
-                   build_open_clip(None, open_clip.get_model_config(name)).parameters())
+        return sum(p.numel() for p in build_open_clip(None, model_cfg).parameters())
 
 
 def _build(model_cfg):

@@ -57,8 +57,6 @@ from .timing import tracked_peak_bytes
 #: ground-truth segments per image of the synthetic batches (COCO-Stuff / COCO panoptic
 #: average about 8-11; a generous default)
 SEGMENTS = 16
-
-
 #: elements of the shape tensors the fake mode keeps values of (levels x 2 and the like)
 SHAPE_NUMEL = 64
 
@@ -236,12 +234,8 @@ def _head(model):
     return model.decode_head if hasattr(model, 'decode_head') else model.panoptic_head
 
 
-def _vocabulary_size(model) -> int:
-    return _head(model).num_classes
-
-
 def _fake_step(model_cfg, batch_size: int, image_size: int, segments: int, amp: bool):
-    """Memory parts, FLOPs, parameter counts and the model's vocabulary size of one step."""
+    """Memory parts, FLOPs, parameter counts and the largest block's bytes of one step."""
     scope = 'mmdet' if model_cfg['type'] == 'OpenVocabMask2Former' else 'mmseg'
     with DefaultScope.overwrite_default_scope(scope), \
             FakeTensorMode(allow_non_fake_inputs=True):
