@@ -1,12 +1,14 @@
 """The step estimator (fake tensors, no weights) against a measured CPU step of the same model."""
 from pathlib import Path
 
+import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from umg_mm.benchmark.context import BenchmarkContext
-from umg_mm.benchmark.estimator import GPU_BYTES, estimate_pretrain_step, largest_batch
+from umg_mm.benchmark.estimator import (GPU_BYTES, StepEstimate, adamw_with_state,
+                                        estimate_pretrain_step, largest_batch)
 from umg_mm.benchmark.sections.training import pretrainer_cfg
 from umg_mm.benchmark.simulated_ranks import replay_rank, run_ranks
 from umg_mm.benchmark.synthetic_batch import umg_batch
@@ -26,7 +28,7 @@ def _measured_step(model_cfg) -> dict:
     simulated."""
     torch.manual_seed(0)
     model = MODELS.build(model_cfg).train()
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
+    optimizer = adamw_with_state([p for p in model.parameters() if p.requires_grad], lr=1e-5)
     batches = [umg_batch(BATCH, SIZE, rank=r, **COUNTS) for r in range(WORLD)]
 
     def forward(rank):
@@ -63,14 +65,29 @@ def test_estimate_agrees_with_a_measured_cpu_step():
     assert estimate.fits(80) and estimate.fits(141)
 
 
-def test_largest_batch_bisects_on_fits():
-    class Estimate:
-        def __init__(self, batch):
-            self.batch = batch
+def _estimate(batch_size: int, peak: int, **parts) -> StepEstimate:
+    fields = dict(weights=0, gradients=0, optimizer=0, activations=0, losses=0, flops=1.,
+                  gathered_bytes=0, batch_size=batch_size, trainable=1, parameters=1)
+    fields.update(activations=peak, **parts)
+    return StepEstimate(**fields)
 
-        def fits(self, gpu):
-            return self.batch * 10**9 <= GPU_BYTES[gpu]
 
-    limit = GPU_BYTES[80] // 10**9
-    assert largest_batch(Estimate, 80) == limit
-    assert largest_batch(lambda b: Estimate(b * 10**3), 80) == 0
+def test_largest_batch_is_linear_through_two_estimates():
+    gib = 2**30
+    # 10 GiB fixed, 2 GiB per image: (budget / 1.1 - 10 GiB) / 2 GiB images
+    small, large = _estimate(2, 14 * gib), _estimate(4, 18 * gib)
+    expected = int((GPU_BYTES[80] / 1.1 - 10 * gib) // (2 * gib))
+    assert largest_batch(small, large, 80) == expected == 30
+    assert largest_batch(small, large, 141) > expected
+    assert largest_batch(_estimate(1, 90 * gib), _estimate(2, 100 * gib), 80) == 0
+    with pytest.raises(ValueError, match='two batch sizes'):
+        largest_batch(large, small)
+
+
+def test_fsdp_divides_the_sharded_parts_by_the_world():
+    e = _estimate(8, 0, weights=8000, gradients=8000, optimizer=16000, block_bytes=100,
+                  block_trainable_bytes=100)
+    sharded = e.fsdp(8)
+    assert (sharded.weights, sharded.gradients, sharded.optimizer) == (1200, 1100, 2000)
+    assert sharded.activations == e.activations
+    assert sharded.gathered_bytes == 2 * 8000 * 7 // 8

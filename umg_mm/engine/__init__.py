@@ -1,2 +1,2 @@
-"""Engine parts of umg_mm (hooks); importing it registers them."""
-from . import hooks  # noqa: F401
+"""Engine parts of umg_mm (hooks, the FSDP wrapping policy); importing it registers them."""
+from . import fsdp, hooks  # noqa: F401
