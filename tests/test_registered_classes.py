@@ -6,7 +6,6 @@ fails ``test_every_registered_class_has_a_case``, naming it. Tiny models, the sy
 the data-engine model files are made once per module.
 """
 import importlib
-import os
 from functools import cached_property
 from pathlib import Path
 
@@ -140,7 +139,6 @@ def _image(size=64):
 def case_backbone(world, tmp_path):
     backbone = world.semantic.backbone
     assert backbone.out_type == 'dict'
-    backbone.out_type = 'dict'
     out = backbone(_image())
     dim = out['global'].shape[1]
     assert out['global'].shape == (1, dim) and out['dense'].shape[:2] == (1, dim)
@@ -240,9 +238,11 @@ def _panoptic_predict(world):
     model = world.panoptic
     with torch.no_grad():
         batch = demo_panoptic_batch(model, len(SEEN), training=False)
-        tensor = model(**batch, mode='tensor')
+        cls_logits, mask_logits = model(**batch, mode='tensor')  # per decoder layer
         preds = model(**batch, mode='predict')
-    assert tensor is not None
+    queries = cls_logits[-1].shape[1]
+    assert cls_logits[-1].shape == (2, queries, len(SEEN) + 1)  # + void
+    assert mask_logits[-1].shape[:2] == (2, queries)
     for sample, size in zip(preds, [(64, 64), (64, 48)]):
         seg = sample.pred_panoptic_seg.sem_seg
         assert seg.shape[-2:] == size
@@ -289,7 +289,8 @@ def case_pretrainer(world, tmp_path):
     with torch.no_grad():
         tensor = model(**batch, mode='tensor')
         pred = model(**batch, mode='predict')[0]
-    assert tensor is not None
+    dim = tensor['global'].shape[1]
+    assert tensor['global'].shape == (1, dim) and tensor['dense'].shape == (1, dim, 8, 8)
     scores = pred.pred_img_scores
     assert scores.shape == (len(SEEN), ) and torch.isfinite(scores).all()
 
@@ -313,9 +314,10 @@ def case_loss(world, tmp_path):
 def case_zero_shot(world, tmp_path):
     model = world.zero_shot
     with torch.no_grad():
-        tensor = model(_image(), mode='tensor')
+        logits = model(_image(), mode='tensor')
         pred = model(_image(), mode='predict')[0]
-    assert tensor is not None
+    assert logits.shape == (1, len(SEEN))
+    assert int(pred.pred_label) == int(logits.argmax())
     assert pred.pred_score.shape == (len(SEEN), )
     torch.testing.assert_close(pred.pred_score.sum(), torch.tensor(1.))
 
@@ -344,6 +346,8 @@ def _packed(sample):
 def case_umg_dataset(world, tmp_path):
     """UMGDataset with LoadUMGImage, LoadUMGAnnotations and PackUMGInputs (its pipeline)."""
     dataset = world.dataset('pretrain', 'UMGDataset', 'train_dataloader')
+    steps = [type(t).__name__ for t in dataset.pipeline.transforms]
+    assert {'LoadUMGImage', 'LoadUMGAnnotations', 'PackUMGInputs'} <= set(steps)
     assert len(dataset) == 2
     data_sample = _packed(dataset[0])
     assert data_sample.img_text and len(data_sample.gt_instances) > 0
@@ -507,16 +511,29 @@ def case_panoptic_semantic_metric(world, tmp_path):
 
 
 def case_panoptic_metric(world, tmp_path):
-    """OpenVocabPanopticMetric from the panoptic config: perfect per-class statistics give PQ
-    100 on the seen and the held-out classes."""
-    from tests.test_evaluation.test_panoptic_metrics import stats
+    """OpenVocabPanopticMetric from the panoptic config on the world's validation ground truth
+    as the prediction (things: label + k * INSTANCE_OFFSET, stuff: label): PQ 100 everywhere."""
+    from mmdet.evaluation.functional import INSTANCE_OFFSET
+    dataset = world.dataset('panoptic', 'VocabularyCocoPanopticDataset', 'val_dataloader')
     metric = _metric('panoptic', 'OpenVocabPanopticMetric')
-    meta = world.dataset('panoptic', 'VocabularyCocoPanopticDataset', 'val_dataloader').metainfo
-    metric.dataset_meta = meta
-    perfect = {f'c{i}': (1., 1, 0, 0) for i in range(len(meta['classes']))}
-    metric.results = [stats(**perfect)]
-    result = metric.compute_metrics(metric.results)
-    assert result['PQ'] == pytest.approx(100.)
+    metric.dataset_meta = dataset.metainfo
+    num_things, num_classes = (len(dataset.metainfo[k]) for k in ('thing_classes', 'classes'))
+    samples = []
+    for index in range(len(dataset)):
+        gt, info = dataset[index]['data_samples'], dataset.get_data_info(index)
+        semantic = gt.gt_sem_seg.sem_seg[0].long()
+        panoptic = torch.full_like(semantic, num_classes)  # void
+        stuff = (semantic >= num_things) & (semantic < num_classes)
+        panoptic[stuff] = semantic[stuff]
+        for k, (label, mask) in enumerate(zip(gt.gt_instances.labels.tolist(),
+                                              gt.gt_instances.masks.to_ndarray())):
+            panoptic[torch.from_numpy(mask).bool()] = label + (k + 1) * INSTANCE_OFFSET
+        samples.append(dict(img_id=info['img_id'], img_path=info['img_path'],
+                            seg_map_path=info['seg_map_path'], ori_shape=gt.ori_shape,
+                            pred_panoptic_seg=dict(sem_seg=panoptic[None])))
+    result = _compute(metric, samples)
+    assert result['PQ'] == pytest.approx(100.) and result['PQ_st'] == pytest.approx(100.)
+    assert result['PQ_seen'] == pytest.approx(100.)
 
 
 def case_dump_results(world, tmp_path):
