@@ -69,37 +69,24 @@ class World:
     def __init__(self, folder: Path):
         self.folder = folder
         self.root = str(folder / 'synthetic')
+        self.models = {}
         generate_synthetic_world(self.root, SyntheticWorldConfig(num_train=2, num_val=2,
                                                                  image_size=64))
 
     def config(self, key: str) -> Config:
         return Config.fromfile(str(ROOT / SYNTHETIC[key]))
 
-    def build_model(self, kind: str):
-        from mmpretrain.apis import get_model
-        from umg_mm.registry import MODELS
-        cfg = tiny_config(kind)
-        init_default_scope(cfg.get('default_scope') or 'mmengine')
-        torch.manual_seed(0)
-        model = get_model(cfg, pretrained=False) if kind == 'zero_shot' else \
-            MODELS.build(cfg.model)
-        return model.eval()
-
-    @cached_property
-    def semantic(self):
-        return self.build_model('semantic')
-
-    @cached_property
-    def panoptic(self):
-        return self.build_model('panoptic')
-
-    @cached_property
-    def pretrainer(self):
-        return self.build_model('pretrainer')
-
-    @cached_property
-    def zero_shot(self):
-        return self.build_model('zero_shot')
+    def model(self, kind: str):
+        """The tiny model of ``kind`` (tests/test_apis/tiny_models.py), built once, in eval."""
+        if kind not in self.models:
+            from mmpretrain.apis import get_model
+            from umg_mm.registry import MODELS
+            cfg = tiny_config(kind)
+            init_default_scope(cfg.get('default_scope') or 'mmengine')
+            torch.manual_seed(0)
+            self.models[kind] = (get_model(cfg, pretrained=False) if kind == 'zero_shot' else
+                                 MODELS.build(cfg.model)).eval()
+        return self.models[kind]
 
     @cached_property
     def engine_files(self) -> dict:
@@ -137,7 +124,7 @@ def _image(size=64):
 
 
 def case_backbone(world, tmp_path):
-    backbone = world.semantic.backbone
+    backbone = world.model('semantic').backbone
     assert backbone.out_type == 'dict'
     out = backbone(_image())
     dim = out['global'].shape[1]
@@ -147,7 +134,7 @@ def case_backbone(world, tmp_path):
 
 
 def case_neck(world, tmp_path):
-    model = world.semantic
+    model = world.model('semantic')
     levels = model.neck(model.backbone(_image())['intermediates'])
     assert len(levels) == 4
     sizes = [level.shape[-1] for level in levels]
@@ -156,7 +143,7 @@ def case_neck(world, tmp_path):
 
 
 def case_text_encoder(world, tmp_path):
-    embeddings = world.semantic.text_encoder(['circle', 'sky', 'a red square'])
+    embeddings = world.model('semantic').text_encoder(['circle', 'sky', 'a red square'])
     assert embeddings.shape[0] == 3 and embeddings.ndim == 2
     torch.testing.assert_close(embeddings.norm(dim=-1), torch.ones(3))
 
@@ -174,7 +161,7 @@ def _seg_batch(model, training):
 
 
 def case_segmentor(world, tmp_path):
-    model = world.semantic
+    model = world.model('semantic')
     batch = _seg_batch(model, False)
     with torch.no_grad():  # mode='tensor' is mmseg's, whose _forward gives no data samples
         pred = model(**batch, mode='predict')[0].pred_sem_seg.data  # that Mask2Former heads need
@@ -183,7 +170,7 @@ def case_segmentor(world, tmp_path):
 
 
 def case_seg_head(world, tmp_path):
-    model = world.semantic
+    model = world.model('semantic')
     model.train()
     try:
         losses = model(**_seg_batch(model, True), mode='loss')
@@ -195,7 +182,7 @@ def case_seg_head(world, tmp_path):
 
 
 def case_classifier(world, tmp_path):
-    classifier = world.semantic.decode_head.cls_embed
+    classifier = world.model('semantic').decode_head.cls_embed
     queries = torch.randn(1, 5, classifier.in_channels)
     logits = classifier(queries)
     assert logits.shape == (1, 5, len(SEEN) + 1) and torch.isfinite(logits).all()
@@ -223,7 +210,7 @@ def case_semantic_post(world, tmp_path):
     """VocabEnsemble and UncoveredPixelFallback: called once each by the semantic model's
     prediction, with finite scores."""
     from umg_mm.models.open_vocab import UncoveredPixelFallback, VocabEnsemble
-    model = world.semantic
+    model = world.model('semantic')
     assert isinstance(model.ensemble, VocabEnsemble)
     assert isinstance(model.fallback, UncoveredPixelFallback)
     ensemble, fallback = _outputs_during([model.ensemble, model.fallback],
@@ -235,7 +222,7 @@ def case_semantic_post(world, tmp_path):
 def _panoptic_predict(world):
     from mmdet.evaluation.functional import INSTANCE_OFFSET
     from tests.umg_fixtures import demo_panoptic_batch
-    model = world.panoptic
+    model = world.model('panoptic')
     with torch.no_grad():
         batch = demo_panoptic_batch(model, len(SEEN), training=False)
         cls_logits, mask_logits = model(**batch, mode='tensor')  # per decoder layer
@@ -258,7 +245,7 @@ def case_detector(world, tmp_path):
 def case_panoptic_post(world, tmp_path):
     """UncoveredRegionFallback (and the ensemble) on the panoptic model's prediction path."""
     from umg_mm.models.open_vocab import UncoveredRegionFallback
-    model = world.panoptic
+    model = world.model('panoptic')
     assert isinstance(model.fallback, UncoveredRegionFallback)
     ensemble, fallback = _outputs_during([model.ensemble, model.fallback],
                                          lambda: _panoptic_predict(world))
@@ -268,7 +255,7 @@ def case_panoptic_post(world, tmp_path):
 
 def case_panoptic_head(world, tmp_path):
     from tests.umg_fixtures import demo_panoptic_batch
-    model = world.panoptic
+    model = world.model('panoptic')
     model.train()
     try:
         losses = model(**demo_panoptic_batch(model, len(SEEN), training=True), mode='loss')
@@ -280,11 +267,11 @@ def case_panoptic_head(world, tmp_path):
 
 def _umg_batch(world, training):
     from mmengine.dataset import pseudo_collate
-    return world.pretrainer.data_preprocessor(pseudo_collate([world.umg_sample]), training)
+    return world.model('pretrainer').data_preprocessor(pseudo_collate([world.umg_sample]), training)
 
 
 def case_pretrainer(world, tmp_path):
-    model = world.pretrainer
+    model = world.model('pretrainer')
     batch = _umg_batch(world, False)
     with torch.no_grad():
         tensor = model(**batch, mode='tensor')
@@ -302,7 +289,7 @@ def case_data_preprocessor(world, tmp_path):
 
 
 def case_loss(world, tmp_path):
-    loss_fn = world.pretrainer.losses.image_text
+    loss_fn = world.model('pretrainer').losses.image_text
     visual = torch.randn(3, 16, requires_grad=True)
     loss = loss_fn(visual, torch.randn(2, 16), torch.tensor([5, 7]),
                    torch.tensor([[0, 0], [1, 1], [2, 1]]))
@@ -312,7 +299,7 @@ def case_loss(world, tmp_path):
 
 
 def case_zero_shot(world, tmp_path):
-    model = world.zero_shot
+    model = world.model('zero_shot')
     with torch.no_grad():
         logits = model(_image(), mode='tensor')
         pred = model(_image(), mode='predict')[0]
