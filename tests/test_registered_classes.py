@@ -284,9 +284,13 @@ def case_pretrainer(world, tmp_path):
 
 
 def case_data_preprocessor(world, tmp_path):
+    preprocessor = world.model('pretrainer').data_preprocessor
     batch = _umg_batch(world, True)
     assert batch['inputs'].shape == (1, 3, 64, 64) and batch['inputs'].dtype == torch.float32
-    assert abs(float(batch['inputs'].mean())) < 3  # normalised
+    raw = world.umg_sample['inputs'].float()[[2, 1, 0]]  # BGR to RGB
+    torch.testing.assert_close(batch['inputs'][0, :, :raw.shape[1], :raw.shape[2]],
+                               (raw - preprocessor.mean) / preprocessor.std)
+    assert len(batch['data_samples']) == 1
 
 
 def case_loss(world, tmp_path):
