@@ -281,6 +281,14 @@ def case_pretrainer(world, tmp_path):
     assert tensor['global'].shape == (1, dim) and tensor['dense'].shape == (1, dim, 8, 8)
     scores = pred.pred_img_scores
     assert scores.shape == (len(SEEN), ) and torch.isfinite(scores).all()
+    model.train()
+    try:
+        losses = model(**_umg_batch(world, True), mode='loss')
+    finally:
+        model.eval()
+    assert {'loss_image_text', 'loss_region_text', 'loss_pixel_text'} <= set(losses), losses
+    total = sum(v for k, v in losses.items() if k.startswith('loss'))
+    assert torch.isfinite(total) and total.requires_grad
 
 
 def case_data_preprocessor(world, tmp_path):
