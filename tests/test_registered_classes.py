@@ -64,8 +64,9 @@ def find(node, type_name: str) -> dict:
 
 
 class World:
-    """What the cases share, each made on first use: the synthetic world (``UMG_SYNTHETIC_ROOT``
-    set while the module runs), the shipped configs read against it, the tiny models."""
+    """What the cases share: the synthetic world (``UMG_SYNTHETIC_ROOT`` points at it while the
+    module runs), the shipped configs read against it; the tiny models and the data-engine
+    model files, each made on first use."""
 
     def __init__(self, folder: Path):
         self.folder = folder
@@ -579,8 +580,9 @@ def case_checkpoint_hook(world, tmp_path):
     from tests.test_engine.test_atomic_checkpoint_hook import _train
     hook = world.config('semantic').default_hooks.checkpoint
     assert hook.type == 'AtomicCheckpointHook'
-    HOOKS.build(dict(hook))
-    _train(str(tmp_path))
+    built = HOOKS.build(dict(hook))
+    assert type(built).__name__ == 'AtomicCheckpointHook' and built.interval == hook.interval
+    _train(str(tmp_path))  # its own test's tiny runner, saving through AtomicCheckpointHook
     assert (tmp_path / 'last_checkpoint').read_text().strip().endswith('.pth')
 
 
