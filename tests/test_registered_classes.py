@@ -165,8 +165,10 @@ def _seg_batch(model, training):
 def case_segmentor(world, tmp_path):
     model = world.model('semantic')
     batch = _seg_batch(model, False)
-    with torch.no_grad():  # mode='tensor' is mmseg's, whose _forward gives no data samples
-        pred = model(**batch, mode='predict')[0].pred_sem_seg.data  # that Mask2Former heads need
+    # no mode='tensor': mmseg's EncoderDecoder._forward calls the decode head without the data
+    # samples a Mask2Former head needs (stock mmseg Mask2Former alike)
+    with torch.no_grad():
+        pred = model(**batch, mode='predict')[0].pred_sem_seg.data
     assert model.num_classes == len(SEEN)
     assert pred.shape == (1, 64, 64) and 0 <= pred.min() and pred.max() < len(SEEN)
 
