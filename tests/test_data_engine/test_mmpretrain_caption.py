@@ -57,6 +57,7 @@ def test_blip_captions_images_and_regions_with_provenance(tmp_path):
     config, checkpoint = _tiny_blip(tmp_path)
     stage = MMPretrainCaption(config, checkpoint=checkpoint, regions=True, min_region_size=16,
                               batch_size=2)
+    init_default_scope('mmengine')  # as a umg_mm stage before it leaves it
     stage.setup('cpu')
     samples = _samples(tmp_path / 'images')
     stage.process(samples)

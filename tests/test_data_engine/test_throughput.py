@@ -56,7 +56,7 @@ def test_gpu_arithmetic_by_hand():
     rate = 1. / (2e11 / (989e12 * 0.3) + 1 / 500.)
     assert pipeline_images_per_second([989e12 * 0.3 / 2e11, 500.]) == pytest.approx(rate)
     table = throughput_table([model, layout], 'H100', 989., 0.3, 41_000_000, 1)
-    assert '| 200 | 4.00 | 1,483.5 |' in table  # GFLOPs, CPU s, 989e12 * 0.3 / 2e11
+    assert '| 200.0 | 4.00 | 1,483.5 |' in table  # GFLOPs, CPU s, 989e12 * 0.3 / 2e11
     assert f'{rate:.2f} images/s per H100' in table
     assert f'{41_000_000 / rate / 3600:,.0f} GPU-hours for 41,000,000 images' in table
     assert 'ESTIMATES from FLOPs, not measured' in table

@@ -113,7 +113,10 @@ def _input_recorder(stage: BaseStage):
     seen = {}
 
     def hook(module, args, output):
-        inputs = output['inputs'] if isinstance(output, dict) else output[0]
+        if isinstance(output, dict):  # mmdet / umg_mm: 'inputs'; mmpretrain multimodal: 'images'
+            inputs = output['inputs'] if 'inputs' in output else output['images']
+        else:
+            inputs = output[0]
         first = inputs[0] if isinstance(inputs, (list, tuple)) else inputs
         seen['size'] = 'x'.join(str(s) for s in first.shape[-3:])
     return preprocessor.register_forward_hook(hook), seen
@@ -192,7 +195,7 @@ def throughput_table(rows: Sequence[StageThroughput], gpu: str, tflops: float,
              f'{gpu} images/s (estimated) |', '| --- ' * 7 + '|']
     for row, rate in zip(rows, rates):
         lines.append(f'| {row.name} ({row.stage}) | {row.model} | {row.input_size or "-"} | '
-                     f'{row.regions_in:.1f} | {row.flops_per_image / 1e9:.3g} | '
+                     f'{row.regions_in:.1f} | {row.flops_per_image / 1e9:,.1f} | '
                      f'{row.cpu_seconds_per_image:.2f} | {rate:,.1f} |')
     pipeline = pipeline_images_per_second(rates)
     lines += ['', f'pipeline (stages in sequence): {pipeline:.2f} images/s per {gpu} = '
