@@ -12,7 +12,8 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner.checkpoint import save_checkpoint
 
-from tests.test_data_engine.tiny_engine import write_bert_vocab, write_images
+from tests.test_data_engine.tiny_engine import write_images
+from umg_mm.data_engine.offline import write_bert_vocab
 from umg_mm.data_engine.models import config_path
 from umg_mm.data_engine.sample import EngineSample
 from umg_mm.data_engine.sources import list_items

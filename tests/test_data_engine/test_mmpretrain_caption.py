@@ -9,7 +9,8 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner.checkpoint import save_checkpoint
 
-from tests.test_data_engine.tiny_engine import write_bert_vocab, write_images
+from tests.test_data_engine.tiny_engine import write_images
+from umg_mm.data_engine.offline import write_bert_vocab
 from umg_mm.data_engine.models import config_path
 from umg_mm.data_engine.sample import EngineSample
 from umg_mm.data_engine.sources import list_items
@@ -56,6 +57,7 @@ def test_blip_captions_images_and_regions_with_provenance(tmp_path):
     config, checkpoint = _tiny_blip(tmp_path)
     stage = MMPretrainCaption(config, checkpoint=checkpoint, regions=True, min_region_size=16,
                               batch_size=2)
+    init_default_scope('mmengine')  # as a umg_mm stage before it leaves it
     stage.setup('cpu')
     samples = _samples(tmp_path / 'images')
     stage.process(samples)

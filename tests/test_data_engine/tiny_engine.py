@@ -34,16 +34,4 @@ def engine_stages(files: dict, filter_thr: float = -1.) -> list:
     ]
 
 
-def write_bert_vocab(folder: Path, words) -> str:
-    """A WordPiece vocabulary of BERT's special tokens and ``words`` written as a tokenizer
-    folder (``vocab.txt`` + tokenizer config) that ``from_pretrained`` reads offline."""
-    from transformers import BertTokenizer
-    folder.mkdir()
-    (folder / 'vocab.txt').write_text('\n'.join(
-        ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'] + list(words)) + '\n')
-    BertTokenizer(str(folder / 'vocab.txt')).save_pretrained(str(folder))
-    return str(folder)
-
-
-__all__ = ['SEEN', 'THINGS', 'STUFF', 'tiny_model_files', 'engine_stages', 'write_images',
-           'write_bert_vocab']
+__all__ = ['SEEN', 'THINGS', 'STUFF', 'tiny_model_files', 'engine_stages', 'write_images']

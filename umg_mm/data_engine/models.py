@@ -48,7 +48,10 @@ def det_inferencer(config: str, checkpoint: Optional[str], device: str, options:
 
 @lru_cache(maxsize=None)
 def caption_inferencer(config: str, checkpoint: Optional[str], device: str, options: str):
-    """mmpretrain's ``ImageCaptionInferencer`` (BLIP-class captioners)."""
+    """mmpretrain's ``ImageCaptionInferencer`` (BLIP-class captioners), its pipeline built in
+    mmpretrain's scope whatever scope the stages before it left."""
+    from mmengine.registry import init_default_scope
     from mmpretrain.apis import ImageCaptionInferencer
+    init_default_scope('mmpretrain')
     return ImageCaptionInferencer(_config(config, json.loads(options)), checkpoint,
                                   device=device)
