@@ -165,10 +165,13 @@ def _seg_batch(model, training):
 def case_segmentor(world, tmp_path):
     model = world.model('semantic')
     batch = _seg_batch(model, False)
-    # no mode='tensor': mmseg's EncoderDecoder._forward calls the decode head without the data
-    # samples a Mask2Former head needs (stock mmseg Mask2Former alike)
     with torch.no_grad():
         pred = model(**batch, mode='predict')[0].pred_sem_seg.data
+        # mode='tensor' with and without data samples (mmseg's _forward passes the head none)
+        for samples in (batch['data_samples'], None):
+            cls_logits, mask_logits = model(batch['inputs'], samples, mode='tensor')
+            assert cls_logits[-1].shape[-1] == len(SEEN) + 1  # the classes and void
+            assert mask_logits[-1].shape[:2] == cls_logits[-1].shape[:2]
     assert model.num_classes == len(SEEN)
     assert pred.shape == (1, 64, 64) and 0 <= pred.min() and pred.max() < len(SEEN)
 

@@ -305,6 +305,15 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
         return keep.nonzero().flatten()
 
     def _forward(self, inputs: Tensor, data_samples: OptSampleList = None):
-        """The head's raw outputs over :attr:`vocabulary` (``mode='tensor'``)."""
+        """The head's raw outputs over :attr:`vocabulary` (``mode='tensor'``). A mask head
+        (whose ``forward`` reads the images' metas, which mmseg's ``_forward`` does not pass)
+        gets ``data_samples``, or metas of the input's size when there are none."""
         self.decode_head.set_vocabulary(self._vocabulary)
-        return super()._forward(inputs, data_samples)
+        if not hasattr(self.decode_head, 'query_logits'):
+            return super()._forward(inputs, data_samples)
+        if data_samples is None:
+            shape = tuple(inputs.shape[2:])
+            data_samples = [SegDataSample(metainfo=dict(
+                ori_shape=shape, img_shape=shape, pad_shape=shape, batch_input_shape=shape))
+                for _ in range(len(inputs))]
+        return self.decode_head.forward(self.extract_feat(inputs), data_samples)
