@@ -668,7 +668,17 @@ def case_stock_stage(test_module: str, test_name: str):
     return case
 
 
+def case_fsdp_wrapper(world, tmp_path):
+    """The EVA02-E/14 FSDP config's wrapper shards and trains a tiny pretrainer (its own test,
+    in a one-process gloo group)."""
+    from tests.test_engine.test_fsdp import (gloo_process_group,
+                                             test_config_wrapper_shards_and_trains_a_tiny_pretrainer)
+    with gloo_process_group():
+        test_config_wrapper_shards_and_trains_a_tiny_pretrainer(None)
+
+
 CASES = dict(
+    CLIPFullyShardedDataParallel=case_fsdp_wrapper,
     UMGCLIPBackbone=case_backbone,
     CLIPPyramidNeck=case_neck,
     UMGCLIPTextEncoder=case_text_encoder,

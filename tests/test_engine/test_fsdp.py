@@ -2,6 +2,7 @@
 config's own dict, umg_mm's block wrapping policy) shards a tiny pretrainer and trains a step
 in a one-process gloo group on the CPU."""
 import socket
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,15 +21,24 @@ ROOT = Path(__file__).resolve().parents[2]
 FSDP_CONFIG = ROOT / 'configs/umg/umg-clip_eva02-e14-fsdp_8xb32-amp-80k_umg41m.py'
 
 
-@pytest.fixture
-def gloo_group():
+@contextmanager
+def gloo_process_group():
+    """A one-process gloo group on a free local port, destroyed after."""
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         port = sock.getsockname()[1]
     dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=0,
                             world_size=1)
-    yield
-    dist.destroy_process_group()
+    try:
+        yield
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.fixture
+def gloo_group():
+    with gloo_process_group():
+        yield
 
 
 def test_config_is_a_flexible_runner_fsdp_recipe():
