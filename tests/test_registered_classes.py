@@ -425,7 +425,7 @@ def case_check_seg_labels(world, tmp_path):
     """CheckSegLabels with its documented arguments: passes indices and the ignore value,
     names the bad ones."""
     from mmseg.registry import TRANSFORMS
-    check = TRANSFORMS.build(dict(type='CheckSegLabels', num_classes=3,
+    check = TRANSFORMS.build(dict(type='mmseg.CheckSegLabels', num_classes=3,
                                   classes_source='seen.txt'))
     good = np.array([[0, 2], [255, 1]])
     assert check(dict(gt_seg_map=good, seg_map_path='a.png'))['gt_seg_map'] is good

@@ -88,8 +88,14 @@ def split_things_stuff(spec: Optional[Union[VocabularySpec, dict]],
 
 def model_vocabulary(model: nn.Module) -> Optional[Vocabulary]:
     """The vocabulary a model predicts over now (panoptic: things, then stuff, with their
-    split); ``None`` if it has none (a pretrainer whose config names no vocabulary)."""
-    return model.vocabulary
+    split); ``None`` if it has none (a pretrainer whose config names no vocabulary). A
+    pretrainer's config may name a vocabulary file that only its own data has (the synthetic
+    world's): its spec is returned unread, and a call that uses it reads it (and names the file
+    if it is missing)."""
+    try:
+        return model.vocabulary
+    except FileNotFoundError:
+        return model.test_cfg['vocabulary']
 
 
 def apply_vocabulary(model: nn.Module, vocabulary: Optional[VocabularySpec],
