@@ -27,9 +27,9 @@ COLOURS: Dict[str, Tuple[int, int, int]] = {
 
 #: Size word -> range of the shape's outer radius as a fraction of the image's shorter side.
 SIZES: Dict[str, Tuple[float, float]] = {
-    'small': (0.07, 0.09),
-    'medium': (0.11, 0.14),
-    'large': (0.17, 0.21),
+    'small': (0.12, 0.15),
+    'medium': (0.17, 0.21),
+    'large': (0.23, 0.28),
 }
 
 

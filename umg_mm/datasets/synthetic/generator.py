@@ -56,8 +56,8 @@ class SyntheticWorldConfig:
     held_out_things: Sequence[str] = field(default_factory=lambda: DEFAULT_HELD_OUT_THINGS)
     held_out_stuff: Sequence[str] = field(default_factory=lambda: DEFAULT_HELD_OUT_STUFF)
     caption_noise: float = 0.1
-    min_things: int = 2
-    max_things: int = 4
+    min_things: int = 1
+    max_things: int = 3
     shard_size: int = 250
     jpeg_quality: int = 90
 

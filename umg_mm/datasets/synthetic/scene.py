@@ -1,6 +1,6 @@
 """Sampling and rendering one scene of the synthetic world.
 
-A scene is a background split into 1-3 stuff bands (with wavy borders) and 2-4 things placed so
+A scene is a background split into 1-3 stuff bands (with wavy borders) and 1-3 things placed so
 that they overlap little. Rendering returns the RGB image, the visible mask of every thing and the
 band index of every pixel; occluded parts belong to the object in front.
 """
