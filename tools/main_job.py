@@ -81,11 +81,12 @@ ROWS = [
     ('panoptic PQ stuff, head + fallback', 'panoptic', 'coco_panoptic/PQ_st'),
 ]
 SPLITS = (('all', ''), ('seen', '_seen'), ('held_out', '_held_out'))
-HEADER = '| metric (%) | all classes | seen | held-out | chance |\n| --- | --- | --- | --- | --- |\n'
+HEADER = ('| metric (%) | all classes | seen | held-out | chance |\n'
+          '| --- | --- | --- | --- | --- |\n')
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+def add_world_args(parser: argparse.ArgumentParser) -> None:
+    """``--seeds``, or ``--data-root`` and ``--world-args``: the worlds a command runs on."""
     parser.add_argument('--seeds', type=int, nargs='+', default=None,
                         help='the worlds to run (umg_mm/datasets/synthetic/worlds.py; default 0)')
     parser.add_argument('--data-root', default=None,
@@ -94,6 +95,20 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--world-args', default='',
                         help='arguments of tools/make_synthetic_data.py for the --data-root '
                         "world, e.g. \"--seed 3 --held-out-things circle,ring\"")
+
+
+def check_world_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Exit with a usage error for world arguments that do not go together."""
+    if args.data_root is not None and args.seeds is not None:
+        parser.error('give --seeds (the protocol worlds) or --data-root (one custom world), '
+                     'not both')
+    if args.world_args and args.data_root is None:
+        parser.error('--world-args makes the --data-root world; give --data-root too')
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    add_world_args(parser)
     parser.add_argument('--work-dir', default='work_dirs/main_job')
     parser.add_argument('--pictures', type=int, default=8,
                         help='validation images with held-out classes to draw')
@@ -103,11 +118,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--force', action='store_true', help='redo steps whose outputs exist')
     parser.add_argument('--dry-run', action='store_true', help='print the commands only')
     args = parser.parse_args(argv)
-    if args.data_root is not None and args.seeds is not None:
-        parser.error('give --seeds (the protocol worlds) or --data-root (one custom world), '
-                     'not both')
-    if args.world_args and args.data_root is None:
-        parser.error('--world-args makes the --data-root world; give --data-root too')
+    check_world_args(parser, args)
     return args
 
 
@@ -261,11 +272,16 @@ def mean_values(per_world: Sequence[dict]) -> Dict[str, Dict[str, dict]]:
                   for split, _ in SPLITS} for row in rows}
 
 
+def mean_rows(stats: Dict[str, Dict[str, tuple]], chance: dict, runs: int) -> List[str]:
+    """Markdown rows ``| row | all | seen | held-out | chance |`` of ``'mean +- std'`` cells
+    over ``runs`` worlds (``mean_values``' output)."""
+    return [f'| {row} | ' + ' | '.join(format_stats(s, runs) for s in splits.values()) +
+            f' | {_number(chance.get(row))} |' for row, splits in stats.items()]
+
+
 def mean_table(stats: Dict[str, Dict[str, tuple]], chance: dict, runs: int) -> str:
-    """The Markdown table of ``'mean +- std'`` cells over ``runs`` worlds, with chance."""
-    lines = [f'| {row} | ' + ' | '.join(format_stats(s, runs) for s in splits.values()) +
-             f' | {_number(chance.get(row))} |' for row, splits in stats.items()]
-    return HEADER + '\n'.join(lines) + '\n'
+    """The Markdown table of ``mean_rows``."""
+    return HEADER + '\n'.join(mean_rows(stats, chance, runs)) + '\n'
 
 
 def run_world(args: argparse.Namespace, name: str, data: str, world_args: Sequence[str]):
