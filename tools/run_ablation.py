@@ -28,6 +28,7 @@ the worlds, chance levels, then each world's) go to ``<work-dir>/ablation.md``, 
 ``<work-dir>/ablation.json``.
 """
 import argparse
+import json
 import math
 import os
 import os.path as osp
@@ -231,8 +232,13 @@ def run_world(args, name: str, data: str, world_args: Sequence[str], arms: Seque
                 backbone, args.seg_max_iters)
     if args.dry_run:
         return None
-    results = {arm: main_job.read_metrics(osp.join(wd, arm_dir(arm)))['pretrain'] for arm in arms}
+    results = {arm: _read_json(osp.join(ROOT, wd, arm_dir(arm), 'metrics.json')) for arm in arms}
     return dict(data_root=data, results=results, segmentation=segmentation, seconds=job.times)
+
+
+def _read_json(path: str) -> dict:
+    with open(path) as f:
+        return json.load(f)
 
 
 def run_segmentation(job, seg_dir: str, checkpoint: str, backbone: str,
@@ -256,7 +262,7 @@ def run_segmentation(job, seg_dir: str, checkpoint: str, backbone: str,
 
 
 def _fmt(value: Optional[float]) -> str:
-    return '–' if value is None or math.isnan(value) else f'{value:.1f}'
+    return '-' if value is None or math.isnan(value) else f'{value:.1f}'
 
 
 def cell(metrics: dict, key: str) -> str:
@@ -335,10 +341,11 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     labelled = [{ARMS[arm].label: metrics for arm, metrics in w['results'].items()}
                 for w in worlds.values()]
     text, figures = mean_tables(labelled, chance)
+    listing = ', '.join(f'{name}: {w["data_root"]}' for name, w in worlds.items())
     intro = (f'Zero-shot metrics, %, after {args.iters} iterations per arm (fine-tuning arms: '
              f'{args.finetune_iters} from the image arm), over {len(worlds)} world(s) '
-             f'({", ".join(f"{n}: {w["data_root"]}" for n, w in worlds.items())}): mean +- '
-             f'sample standard deviation, n = {len(worlds)} (- for one world).')
+             f'({listing}): mean +- sample standard deviation, n = {len(worlds)} (- for one '
+             f'world).')
     parts = [intro, text]
     seg_figures = None
     if args.segmentation:
