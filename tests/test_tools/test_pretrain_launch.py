@@ -83,13 +83,20 @@ def test_two_ranks_with_an_empty_rank_then_resume_and_test(world, tmp_path):
         assert key in log, key
 
 
-def test_ablation_command_prints_one_table(world, tmp_path):
-    log = _run([sys.executable, 'tools/run_ablation.py', '--data-root', str(world), '--iters',
-                '1', '--batch-size', '2', '--arms', 'image', 'all', '--work-dir',
-                str(tmp_path)], world)
-    table = [line for line in log.splitlines() if line.startswith('| ')]
-    assert table[0].startswith('| arm | cls top-1 |') and len(table) == 4
-    assert table[2].startswith('| image |') and table[3].startswith('| all |')
-    results = json.loads((tmp_path / 'ablation.json').read_text())['results']
-    assert set(results) == {'image', 'all'}
+def test_ablation_command_prints_its_tables(world, tmp_path, load_tool, monkeypatch, capsys):
+    """tools/run_ablation.py on one world: two arms trained one iteration, a read-out test of
+    the all arm; each a tools/ command in its own process."""
+    tool = load_tool('run_ablation.py')
+    monkeypatch.setattr(tool.main_job, 'chance_of', lambda data_root: {'region/top1': 10.0})
+    monkeypatch.setenv('PYTHONPATH', str(ROOT))
+    tool.main(['--data-root', str(world), '--iters', '1', '--batch-size', '2', '--arms', 'image',
+               'all@value', '--work-dir', str(tmp_path)])
+    table = [line for line in capsys.readouterr().out.splitlines() if line.startswith('| ')]
+    assert table[0].startswith('| arm | cls top-1 |') and len(table) == 3 * 6 + 6
+    assert [row.split(' |')[0] for row in table[2:6]] == \
+        ['| image', '| all', '| all, dense read-out value', '| chance (all classes)']
+    results = json.loads((tmp_path / 'ablation.json').read_text())['results'][world.name]
+    assert set(results) == {'image', 'all', 'all@value'}
     assert 'dense/mIoU_held_out' in results['all']
+    assert results['all@value']['retrieval/i2t_R@1'] == results['all']['retrieval/i2t_R@1']
+    assert (tmp_path / world.name / 'configs' / 'all.py').is_file()
