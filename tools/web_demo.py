@@ -1,6 +1,6 @@
 """A web page for open-vocabulary predictions (Gradio; ``pip install -e .[demo]``).
 
-    python tools/web_demo.py                       # the main job's models (work_dirs/main_job)
+    python tools/web_demo.py                     # the main job's models (work_dirs/main_job/seed0)
     python tools/web_demo.py --panoptic CONFIG CKPT --semantic CONFIG CKPT --pretrain CONFIG CKPT
         [--device cuda] [--host 0.0.0.0] [--port 7860] [--examples FOLDER]
 
@@ -23,7 +23,7 @@ from umg_mm.apis.web_demo import (MAIN_JOB_HINT, WebDemo, build_app,  # noqa: E4
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='umg_mm web demo')
-    parser.add_argument('--main-job', default='work_dirs/main_job',
+    parser.add_argument('--main-job', default='work_dirs/main_job/seed0',
                         help='work dir of tools/main_job.py: its models are served unless given '
                         'by flag')
     for key, what in (('pretrain', 'dense (training-free), classification, region'),

@@ -11,9 +11,9 @@ pretrain_config = 'configs/umg/umg-clip_vit-tiny_1xb32-2400it_synthetic-64x64.py
 panoptic_config = ('configs/umg/'
                    'umg-mask2former_vit-tiny_2xb8-1200it_synthetic-panoptic-64x64.py')
 clip_checkpoint = __import__('os').environ.get('UMG_ENGINE_CLIP',
-                                              'work_dirs/main_job/pretrain/iter_2400.pth')
+                                              'work_dirs/main_job/seed0/pretrain/iter_2400.pth')
 panoptic_checkpoint = __import__('os').environ.get('UMG_ENGINE_PANOPTIC',
-                                                  'work_dirs/main_job/panoptic/iter_1200.pth')
+                                                  'work_dirs/main_job/seed0/panoptic/iter_1200.pth')
 # predict over every class of the world, the held-out ones too (open vocabulary)
 vocabulary = dict(thing_classes=vocabularies + 'things.txt',
                   stuff_classes=vocabularies + 'stuff.txt')

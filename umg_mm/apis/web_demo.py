@@ -46,7 +46,7 @@ TASK_MODELS: Dict[str, Tuple[str, str]] = {
 #: main job step folder of each model key (tools/main_job.py)
 MAIN_JOB_STEPS = dict(pretrain='pretrain', semantic='semseg', panoptic='panoptic')
 MAIN_JOB_HINT = ('run the main job first (`bash tools/main_job.sh`, about 10 minutes on 2 CPU '
-                 'cores; writes work_dirs/main_job), or give models by flag: '
+                 'cores; writes work_dirs/main_job/seed0), or give models by flag: '
                  '--pretrain/--semantic/--panoptic CONFIG CHECKPOINT')
 #: the errors a request can cause (shown in the page)
 USER_ERRORS = (ValueError, KeyError, FileNotFoundError)
