@@ -81,7 +81,7 @@ ROWS = [
     ('panoptic PQ stuff, head + fallback', 'panoptic', 'coco_panoptic/PQ_st'),
 ]
 SPLITS = (('all', ''), ('seen', '_seen'), ('held_out', '_held_out'))
-HEADER = ('| metric (%) | all classes | seen | held-out | chance |\n'
+HEADER = ('| metric (%) | all classes | seen | held-out | chance (all / seen / held-out) |\n'
           '| --- | --- | --- | --- | --- |\n')
 
 
@@ -247,21 +247,26 @@ def chance_of(data_root: str) -> Dict[str, float]:
     return chance_levels(osp.join(ROOT, data_root), split='val')
 
 
-def row_chance(data_roots: Sequence[str], rows=ROWS) -> Dict[str, Optional[float]]:
-    """``{row: chance level of its key (all classes), averaged over the worlds}``; ``None``
+def row_chance(data_roots: Sequence[str], rows=ROWS) -> Dict[str, Dict[str, Optional[float]]]:
+    """``{row: {'all'|'seen'|'held_out': chance level}}`` averaged over the worlds; ``None``
     where no world states one."""
     levels = [chance_of(data_root) for data_root in data_roots]
-    return {row: mean_of(level.get(key) for level in levels) for row, _, key in rows}
+    return {row: {split: mean_of(level.get(key + suffix) for level in levels)
+                  for split, suffix in SPLITS} for row, _, key in rows}
 
 
 def _number(value: Optional[float]) -> str:
     return '-' if value is None or value != value else f'{value:.1f}'
 
 
+def _chance(chance: dict, row: str) -> str:
+    return ' / '.join(_number(v) for v in chance.get(row, {}).values()) or '-'
+
+
 def world_table(values: dict, chance: dict) -> str:
     """One world's Markdown table: every row's value for all / seen / held-out classes, chance."""
     lines = [f'| {row} | ' + ' | '.join(_number(v) for v in splits.values()) +
-             f' | {_number(chance.get(row))} |' for row, splits in values.items()]
+             f' | {_chance(chance, row)} |' for row, splits in values.items()]
     return HEADER + '\n'.join(lines) + '\n'
 
 
@@ -276,7 +281,7 @@ def mean_rows(stats: Dict[str, Dict[str, tuple]], chance: dict, runs: int) -> Li
     """Markdown rows ``| row | all | seen | held-out | chance |`` of ``'mean +- std'`` cells
     over ``runs`` worlds (``mean_values``' output)."""
     return [f'| {row} | ' + ' | '.join(format_stats(s, runs) for s in splits.values()) +
-            f' | {_number(chance.get(row))} |' for row, splits in stats.items()]
+            f' | {_chance(chance, row)} |' for row, splits in stats.items()]
 
 
 def mean_table(stats: Dict[str, Dict[str, tuple]], chance: dict, runs: int) -> str:
@@ -353,7 +358,7 @@ def world_results(job: Job, name: str, data: str, wd: str) -> dict:
     minutes = sum(seconds.values()) / 60
     held_out = ', '.join(load_held_out_names(osp.join(ROOT, data, 'vocabularies', 'held_out.txt')))
     header = (f'Main job, world {name} ({data}; held out: {held_out or "nothing"}), '
-              f'{minutes:.1f} min. Chance: all classes.\n\n')
+              f'{minutes:.1f} min.\n\n')
     table = world_table(values, chance)
     write_text_atomic(osp.join(ROOT, wd, 'results.md'), header + table)
     results = dict(data_root=data, held_out=held_out, metrics=values, chance=chance,
@@ -376,7 +381,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                         f'{r["minutes"]:.1f} min)' for name, r in results.items())
     header = (f'Main job over {len(results)} world(s), n = {len(results)}: mean +- sample '
               f'standard deviation (- for one world), %; {sum(minutes.values()):.1f} min in '
-              f'all. Worlds: {listing}. Chance: all classes, mean over the worlds.\n\n')
+              f'all. Worlds: {listing}. Chance: mean over the worlds.\n\n')
     table = mean_table(stats, chance, len(results))
     write_text_atomic(osp.join(ROOT, args.work_dir, 'results.md'), header + table)
     write_json_atomic(

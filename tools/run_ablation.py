@@ -273,13 +273,13 @@ def cell(metrics: dict, key: str) -> str:
 
 def table(results: dict, chance: Optional[dict] = None) -> str:
     """One run's table: a row per arm (``{label: metrics}``), cells ``all (seen / held-out)``;
-    a last row of chance levels (all classes) when ``chance`` is given."""
+    a last row of chance levels when ``chance`` (``{metric key: level}``) is given."""
     lines = ['| arm | ' + ' | '.join(h for h, _ in COLUMNS) + ' |',
              '| --- |' + ' --- |' * len(COLUMNS)]
     for arm, metrics in results.items():
         lines.append(f'| {arm} | ' + ' | '.join(cell(metrics, k) for _, k in COLUMNS) + ' |')
     if chance is not None:
-        lines.append('| chance | ' + ' | '.join(_fmt(chance.get(k)) for _, k in COLUMNS) + ' |')
+        lines.append('| chance | ' + ' | '.join(cell(chance, k) for _, k in COLUMNS) + ' |')
     return '\n'.join(lines)
 
 
@@ -289,7 +289,8 @@ def mean_tables(per_world: Sequence[Dict[str, dict]], chance: dict) -> Tuple[str
 
     Args:
         per_world: one ``{arm label: metrics}`` per world.
-        chance: ``{metric key: chance level}`` (all classes), averaged over the worlds.
+        chance: ``{metric key (with its _seen/_held_out suffix): chance level}``, averaged over
+            the worlds.
     """
     from umg_mm.utils.seed_statistics import format_stats, seed_stats, stats_by_key
     arms = list(dict.fromkeys(arm for world in per_world for arm in world))
@@ -304,8 +305,8 @@ def mean_tables(per_world: Sequence[Dict[str, dict]], chance: dict) -> Tuple[str
             cells = [format_stats(stats[arm].get(k + suffix, missing), len(per_world))
                      for _, k in COLUMNS]
             lines.append(f'| {arm} | ' + ' | '.join(cells) + ' |')
-        lines.append('| chance (all classes) | ' +
-                     ' | '.join(_fmt(chance.get(k)) for _, k in COLUMNS) + ' |')
+        lines.append('| chance | ' +
+                     ' | '.join(_fmt(chance.get(k + suffix)) for _, k in COLUMNS) + ' |')
         text.append('\n'.join(lines))
     figures = {arm: {k: s.as_dict() for k, s in stats[arm].items()} for arm in arms}
     return '\n\n'.join(text), figures
@@ -314,7 +315,8 @@ def mean_tables(per_world: Sequence[Dict[str, dict]], chance: dict) -> Tuple[str
 def segmentation_tables(per_world: Sequence[Dict[str, dict]], chance: dict) -> Tuple[str, dict]:
     """The segmentation table over the worlds: a row per (backbone arm, metric), ``'mean +-
     std'`` for all / seen / held-out classes, chance; and its figures."""
-    lines = ['| backbone | metric (%) | all classes | seen | held-out | chance |',
+    lines = ['| backbone | metric (%) | all classes | seen | held-out | chance (all / seen / '
+             'held-out) |',
              '| --- | --- | --- | --- | --- | --- |']
     figures = {}
     for backbone in SEGMENTATION_BACKBONES:
@@ -337,7 +339,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     if args.dry_run:
         return
     levels = {name: main_job.chance_of(data) for name, data, _ in chosen}
-    chance = {k: mean_of(level.get(k) for level in levels.values()) for _, k in COLUMNS}
+    chance = {k + suffix: mean_of(level.get(k + suffix) for level in levels.values())
+              for _, k in COLUMNS for suffix in ('', '_seen', '_held_out')}
     labelled = [{ARMS[arm].label: metrics for arm, metrics in w['results'].items()}
                 for w in worlds.values()]
     text, figures = mean_tables(labelled, chance)

@@ -8,7 +8,7 @@ import types
 
 import pytest
 
-CHANCE = {'zero_shot_cls/top1': 10.0, 'region/top1': 10.0, 'mIoU': 5.0}
+CHANCE = {'zero_shot_cls/top1': 10.0, 'region/top1': 10.0, 'mIoU': 5.0, 'mIoU_held_out': 4.0}
 
 
 def commands(out: str) -> list:
@@ -111,19 +111,19 @@ def test_tables_of_each_world_and_over_the_worlds(load_tool, tmp_path, monkeypat
 
     seed0 = (work / 'seed0' / 'results.md').read_text()
     assert 'world seed0' in seed0 and 'held out: star' in seed0 and '4.5 min' in seed0
-    assert '| zero-shot classification top-1 | 40.0 | 50.0 | 20.0 | 10.0 |' in seed0
-    assert '| semantic mIoU, head alone | 25.0 | 35.0 | 0.5 | 5.0 |' in seed0
-    assert '| panoptic PQ things, head + fallback | 8.0 | - | - | - |' in seed0
-    assert '| zero-shot multi-label mAP | - | - | - | - |' in seed0  # no such key yet
+    assert '| zero-shot classification top-1 | 40.0 | 50.0 | 20.0 | 10.0 / - / - |' in seed0
+    assert '| semantic mIoU, head alone | 25.0 | 35.0 | 0.5 | 5.0 / - / 4.0 |' in seed0
+    assert '| panoptic PQ things, head + fallback | 8.0 | - | - | - / - / - |' in seed0
+    assert '| zero-shot multi-label mAP | - | - | - | - / - / - |' in seed0  # no such key yet
 
     table = (work / 'results.md').read_text()
     assert 'n = 2' in table and '9.0 min in all' in table
     assert '| zero-shot classification top-1 | 42.0 +- 2.8 | 52.0 +- 2.8 | 20.0 +- - (n=1) | ' \
-           '10.0 |' in table  # world 1 has no held-out value
-    assert '| semantic mIoU, head + fallback | 32.0 +- 2.8 | 36.0 +- 1.4 | 12.0 +- 2.8 | 5.0 |' \
-        in table
+           '10.0 / - / - |' in table  # world 1 has no held-out value
+    assert '| semantic mIoU, head + fallback | 32.0 +- 2.8 | 36.0 +- 1.4 | 12.0 +- 2.8 | ' \
+           '5.0 / - / 4.0 |' in table
     assert '| semantic mIoU, head alone | 25.0 +- - (n=1) |' in table
-    assert '| panoptic PQ, head + fallback | 22.0 +- 2.8 | - | - | 1.0 |' in table
+    assert '| panoptic PQ, head + fallback | 22.0 +- 2.8 | - | - | 1.0 / - / - |' in table
     assert table.count('\n| ') == len(module.ROWS) + 2
     saved = json.loads((work / 'results.json').read_text())
     assert saved['n'] == 2 and saved['worlds'] == {'seed0': worlds[0].data_root,
@@ -133,7 +133,8 @@ def test_tables_of_each_world_and_over_the_worlds(load_tool, tmp_path, monkeypat
     assert saved['metrics']['zero-shot multi-label mAP']['all'] == \
         {'mean': None, 'std': None, 'n': 0}
     assert saved['minutes'] == {'seed0': 4.5, 'seed1': 4.5, 'total': 9.0}
-    assert saved['chance']['panoptic PQ, head alone'] == 1.0  # the one world stating it
+    assert saved['chance']['panoptic PQ, head alone'] == \
+        {'all': 1.0, 'seen': None, 'held_out': None}  # the one world stating it
     assert 'Main job over 2 world(s)' in capsys.readouterr().out
 
     # a second run whose steps are all done keeps each world's step times

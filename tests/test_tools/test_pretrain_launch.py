@@ -94,7 +94,7 @@ def test_ablation_command_prints_its_tables(world, tmp_path, load_tool, monkeypa
     table = [line for line in capsys.readouterr().out.splitlines() if line.startswith('| ')]
     assert table[0].startswith('| arm | cls top-1 |') and len(table) == 3 * 6 + 6
     assert [row.split(' |')[0] for row in table[2:6]] == \
-        ['| image', '| all', '| all, dense read-out value', '| chance (all classes)']
+        ['| image', '| all', '| all, dense read-out value', '| chance']
     results = json.loads((tmp_path / 'ablation.json').read_text())['results'][world.name]
     assert set(results) == {'image', 'all', 'all@value'}
     assert 'dense/mIoU_held_out' in results['all']

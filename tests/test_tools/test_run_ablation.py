@@ -146,7 +146,7 @@ def test_tables_over_the_worlds(tool, tmp_path, monkeypatch):
         data_root=roots[s], make_args=lambda: []))
     monkeypatch.setattr(main_job, 'chance_of', lambda data_root: {
         'zero_shot_cls/top1': 10.0, 'region/top1': 10.0 if data_root == roots[0] else 12.0,
-        'mIoU': 6.0})
+        'region/top1_held_out': 9.0, 'mIoU': 6.0})
     monkeypatch.setattr(main_job.Job, 'run', lambda self, step, argv, outputs=(): None)
     work = tmp_path / 'abl'
 
@@ -182,17 +182,19 @@ def test_tables_over_the_worlds(tool, tmp_path, monkeypatch):
     assert cells(tables[0], 'image') == '12.0 +- 2.8' and cells(tables[0], 'all') == '32.0 +- 2.8'
     assert cells(tables[1], 'all') == '37.0 +- 2.8'
     assert cells(tables[2], 'image') == '5.0 +- - (n=1)'  # world 1 has no held-out value
-    assert cells(tables[0], 'chance (all classes)') == '11.0'
+    assert [cells(t, 'chance') for t in tables] == ['11.0', '-', '9.0']
     assert cells(tables[0], 'image').count('+-') == 1 and cells(tables[2], 'all') == '27.0 +- 2.8'
     assert '| cls top-1 |' in tables[0] and cells(tables[0], 'all').startswith('32')
-    assert '| image | semantic mIoU, head + fallback | 12.0 +- 2.8 | - | 6.0 +- 1.4 | 6.0 |' \
-        in text
-    assert '| all | semantic mIoU, head alone | 31.0 +- 2.8 | - | - | 6.0 |' in text
-    assert '| all | panoptic PQ, head alone | - | - | - | - |' in text
+    assert '| image | semantic mIoU, head + fallback | 12.0 +- 2.8 | - | 6.0 +- 1.4 | ' \
+           '6.0 / - / - |' in text
+    assert '| all | semantic mIoU, head alone | 31.0 +- 2.8 | - | - | 6.0 / - / - |' in text
+    assert '| all | panoptic PQ, head alone | - | - | - | - / - / - |' in text
     assert 'World seed1 (' in text and '| image | - (- / -) |' in text  # per-world tables
+    assert '| chance | 10.0 (- / -) |' in text
     saved = json.loads((work / 'ablation.json').read_text())
     assert saved['n'] == 2 and saved['iters'] == 40
     assert saved['results']['seed1']['all']['region/top1'] == 34.0
     assert saved['mean']['image']['region/top1_held_out'] == {'mean': 5.0, 'std': None, 'n': 1}
     assert saved['segmentation_mean']['all']['semantic mIoU, head alone']['all']['mean'] == 31.0
     assert saved['chance']['region/top1'] == 11.0 and saved['chance']['dense/mIoU'] is None
+    assert saved['chance']['region/top1_held_out'] == 9.0
