@@ -42,7 +42,7 @@ def world(tmp_path_factory):
     regions and no segments, and whose image 2 (rank 0's) has no caption or tag."""
     out = tmp_path_factory.mktemp('world')
     _run([sys.executable, 'tools/make_synthetic_data.py', str(out), '--num-train', '16',
-          '--num-val', '4', '--image-size', '64', '--overwrite'], out)
+          '--num-val', '4', '--num-dev', '2', '--image-size', '64', '--overwrite'], out)
     index = out / 'umg' / 'train.jsonl'
     records = [json.loads(line) for line in index.read_text().splitlines()]
     for i, record in enumerate(records):
