@@ -109,6 +109,7 @@ class ZeroShotMultiLabelMetric(BaseMetric):
             self.results.append((scores[self.columns].numpy(), target))
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
+        # imported here: ``import mmpretrain`` loads its models too, which umg_mm otherwise skips
         from mmpretrain.evaluation import AveragePrecision
         scores = np.stack([r[0] for r in results])  # (N, C)
         target = np.stack([r[1] for r in results])  # (N, C) 0/1
