@@ -24,6 +24,7 @@ metrics' own rules; a variant whose subset is empty in the split is left out.
 import inspect
 import json
 import os.path as osp
+from collections import Counter
 from typing import Dict, List, Sequence
 
 import cv2
@@ -127,7 +128,8 @@ def _classification(world: _World) -> Dict[str, float]:
     held_label = np.array([world.held_out[world.things[i]] for i in labels], dtype=bool)
     for k in _default(ZeroShotClassificationMetric, 'topk'):
         for suffix, rows in _subsets(held_label, has_split).items():
-            _put(out, f'zero_shot_cls/top{k}{suffix}', rows, np.full(len(rows), min(k, num) / num))
+            _put(out, f'zero_shot_cls/top{k}{suffix}', rows,
+                 np.full(len(rows), min(k, num) / num))
 
     with open(world.path('image_labels', f'{world.split}_multilabel.json')) as f:
         data_list = json.load(f)['data_list']
@@ -157,10 +159,8 @@ def _retrieval(world: _World) -> Dict[str, float]:
             texts.append(options[0])
             held.append(any(world.held_out.get(t, False) for t in record.get('tags', [])))
     out, held = {}, np.array(held, dtype=bool)
-    counts = {}
-    for text in texts:
-        counts[text] = counts.get(text, 0) + 1
-    correct = np.array([counts[t] for t in texts])
+    counts = Counter(texts)
+    correct = np.array([counts[t] for t in texts])  # (N,) correct texts of each image
     for k in _default(ImageTextRetrievalMetric, 'topk'):
         recall = expected_recall_at_k(correct, len(texts), k)
         for direction in ('i2t', 't2i'):  # same correct sets both ways
