@@ -3,6 +3,7 @@ themselves fed random predictions on a tiny world (Monte-Carlo)."""
 import itertools
 import json
 import math
+import os
 import os.path as osp
 
 import cv2
@@ -139,9 +140,12 @@ def test_chance_levels_keys_and_panoptic(world):
     assert levels['zero_shot_cls/mAP'] > 100 / 30
 
 
-def test_missing_split_is_refused(world, tmp_path):
+def test_missing_split_or_file_is_refused(tmp_path):
     root = str(tmp_path / 'no_dev')
     generate_synthetic_world(root, SyntheticWorldConfig(num_train=1, num_val=1, num_dev=0,
                                                         image_size=32))
     with pytest.raises(ValueError, match="has no 'dev' split; it has \\['train', 'val'\\]"):
         chance_levels(root, 'dev')
+    os.remove(osp.join(root, 'image_labels', 'val_multilabel.json'))
+    with pytest.raises(FileNotFoundError, match='val_multilabel.json is missing.*--overwrite'):
+        chance_levels(root, 'val')

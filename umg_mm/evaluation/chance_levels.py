@@ -131,7 +131,11 @@ def _classification(world: _World) -> Dict[str, float]:
             _put(out, f'zero_shot_cls/top{k}{suffix}', rows,
                  np.full(len(rows), min(k, num) / num))
 
-    with open(world.path('image_labels', f'{world.split}_multilabel.json')) as f:
+    path = world.path('image_labels', f'{world.split}_multilabel.json')
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path} is missing: the world predates multi-label labels; '
+                                f'write it again (tools/make_synthetic_data.py --overwrite)')
+    with open(path) as f:
         data_list = json.load(f)['data_list']
     target = np.zeros((len(data_list), num), dtype=bool)
     for row, record in enumerate(data_list):
