@@ -260,6 +260,13 @@ def test_multi_label_file_lists_every_thing_present(world, split):
             [c for c in THING_CLASSES if c in things]
         sizes.add(len(entry['gt_label']))
     assert min(sizes) >= 1 and max(sizes) > 1
+    from mmpretrain.datasets import MultiLabelDataset  # the format it reads
+    dataset = MultiLabelDataset(ann_file=f'image_labels/{split}_multilabel.json', data_root=root,
+                                data_prefix=f'images/{split}', pipeline=[])
+    assert list(dataset.metainfo['classes']) == list(THING_CLASSES)
+    assert dataset.get_cat_ids(1) == multi['data_list'][1]['gt_label']
+    assert dataset[1]['img_path'] == osp.join(root, 'images', split,
+                                              records[1]['image']['file_name'])
 
 
 def test_panoptic_json_matches_png_for_panopticapi(world, tmp_path):
