@@ -6,6 +6,7 @@ fails ``test_every_registered_class_has_a_case``, naming it. Tiny models, the sy
 the data-engine model files are made once per module.
 """
 import importlib
+import json
 from functools import cached_property
 from pathlib import Path
 
@@ -73,7 +74,7 @@ class World:
         self.root = str(folder / 'synthetic')
         self.models = {}
         generate_synthetic_world(self.root, SyntheticWorldConfig(num_train=2, num_val=2,
-                                                                 image_size=64))
+                                                                 num_dev=2, image_size=64))
 
     def config(self, key: str) -> Config:
         return Config.fromfile(str(ROOT / SYNTHETIC[key]))
@@ -464,6 +465,21 @@ def case_zero_shot_cls_metric(world, tmp_path):
     assert samples and _compute(metric, samples)['top1'] == pytest.approx(100.)
 
 
+def case_zero_shot_multi_label_metric(world, tmp_path):
+    metric = _metric('pretrain', 'ZeroShotMultiLabelMetric')
+    vocabulary = [v for v in _vocab(world, 'all') if v]
+    labels = json.loads(Path(world.root, 'image_labels', 'val_multilabel.json').read_text())
+    samples = []
+    for record in labels['data_list']:
+        scores = torch.zeros(len(vocabulary))
+        for index in record['gt_label']:  # every present thing above every absent one
+            scores[vocabulary.index(labels['metainfo']['classes'][index])] = 1.
+        samples.append(dict(img_path=record['img_path'], pred_img_scores=scores))
+    result = _compute(metric, samples)
+    assert samples and result['mAP'] == pytest.approx(100.)
+    assert result['any_top1'] == pytest.approx(100.)
+
+
 def case_retrieval_metric(world, tmp_path):
     metric = _metric('pretrain', 'ImageTextRetrievalMetric')
     eye = torch.eye(3)
@@ -707,6 +723,7 @@ CASES = dict(
     LoadWideSegAnnotations=case_wide_labels,
     CheckSegLabels=case_check_seg_labels,
     ZeroShotClassificationMetric=case_zero_shot_cls_metric,
+    ZeroShotMultiLabelMetric=case_zero_shot_multi_label_metric,
     ImageTextRetrievalMetric=case_retrieval_metric,
     RegionRecognitionMetric=case_region_metric,
     DenseZeroShotIoUMetric=case_dense_metric,

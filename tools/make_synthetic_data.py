@@ -2,7 +2,8 @@
 
 Example::
 
-    python tools/make_synthetic_data.py data/synthetic --num-train 2000 --num-val 500 --workers 2
+    python tools/make_synthetic_data.py data/synthetic --num-train 2000 --num-val 500 \
+        --num-dev 500 --workers 2
 
 The folder layout and which task reads which file are described in docs/synthetic_world.md.
 """
@@ -23,7 +24,11 @@ def parse_args(argv=None):
     parser.add_argument('out_dir', help='folder to write (new or empty, see --overwrite)')
     parser.add_argument('--seed', type=int, default=defaults.seed)
     parser.add_argument('--num-train', type=int, default=defaults.num_train)
-    parser.add_argument('--num-val', type=int, default=defaults.num_val)
+    parser.add_argument('--num-val', type=int, default=defaults.num_val,
+                        help='images of the val split (reported figures only)')
+    parser.add_argument('--num-dev', type=int, default=defaults.num_dev,
+                        help='images of the dev split (choosing thresholds and settings); 0 for '
+                        'none')
     parser.add_argument('--image-size', type=int, default=defaults.image_size,
                         help='side of the square images in pixels')
     parser.add_argument('--held-out-things', default=','.join(DEFAULT_HELD_OUT_THINGS),
@@ -48,16 +53,16 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     cfg = SyntheticWorldConfig(
-        seed=args.seed, num_train=args.num_train, num_val=args.num_val,
+        seed=args.seed, num_train=args.num_train, num_val=args.num_val, num_dev=args.num_dev,
         image_size=args.image_size, held_out_things=_names(args.held_out_things),
         held_out_stuff=_names(args.held_out_stuff), caption_noise=args.caption_noise,
         min_things=args.min_things, max_things=args.max_things, shard_size=args.shard_size)
     meta = generate_synthetic_world(args.out_dir, cfg, workers=args.workers,
                                     overwrite=args.overwrite)
     splits = meta['splits']
-    print(f'wrote {splits["train"]["num_images"]} train and {splits["val"]["num_images"]} val '
-          f'images to {args.out_dir} in {meta["seconds"]:.1f} s; held out of the train '
-          f'segmentation labels: {", ".join(cfg.held_out) or "nothing"}')
+    counts = ', '.join(f'{s["num_images"]} {name}' for name, s in splits.items())
+    print(f'wrote {counts} images to {args.out_dir} in {meta["seconds"]:.1f} s; held out of the '
+          f'train segmentation labels: {", ".join(cfg.held_out) or "nothing"}')
 
 
 if __name__ == '__main__':

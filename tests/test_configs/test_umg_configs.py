@@ -65,7 +65,8 @@ def world_cwd(tmp_path_factory):
     from umg_mm.datasets.synthetic import SyntheticWorldConfig, generate_synthetic_world
     cwd = tmp_path_factory.mktemp('cwd')
     generate_synthetic_world(str(cwd / 'data' / 'synthetic'),
-                             SyntheticWorldConfig(num_train=4, num_val=2, image_size=32))
+                             SyntheticWorldConfig(num_train=4, num_val=2, num_dev=2,
+                                                  image_size=32))
     return cwd
 
 

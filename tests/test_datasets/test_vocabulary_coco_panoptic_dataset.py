@@ -8,7 +8,7 @@ from umg_mm.datasets.synthetic import SyntheticWorldConfig, generate_synthetic_w
 def world(tmp_path_factory):
     root = str(tmp_path_factory.mktemp('world'))
     generate_synthetic_world(root, SyntheticWorldConfig(
-        num_train=6, num_val=3, image_size=32, held_out_things=('circle', 'square'),
+        num_train=6, num_val=10, num_dev=1, image_size=32, held_out_things=('circle', 'square'),
         held_out_stuff=('sky', )))
     return root
 

@@ -27,7 +27,7 @@ CASES = {
 def world(tmp_path_factory):
     root = tmp_path_factory.mktemp('world') / 'synthetic'
     generate_synthetic_world(str(root), SyntheticWorldConfig(num_train=4, num_val=2,
-                                                             image_size=64))
+                                                             num_dev=2, image_size=64))
     return str(root)
 
 

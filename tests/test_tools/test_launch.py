@@ -32,7 +32,7 @@ def _run(cmd, **env):
 def world(tmp_path_factory):
     out = tmp_path_factory.mktemp('world')
     _run([sys.executable, 'tools/make_synthetic_data.py', str(out), '--num-train', '16',
-          '--num-val', '4', '--image-size', '64', '--overwrite'])
+          '--num-val', '4', '--num-dev', '2', '--image-size', '64', '--overwrite'])
     return out
 
 

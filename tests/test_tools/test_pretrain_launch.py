@@ -42,7 +42,7 @@ def world(tmp_path_factory):
     regions and no segments, and whose image 2 (rank 0's) has no caption or tag."""
     out = tmp_path_factory.mktemp('world')
     _run([sys.executable, 'tools/make_synthetic_data.py', str(out), '--num-train', '16',
-          '--num-val', '4', '--image-size', '64', '--overwrite'], out)
+          '--num-val', '4', '--num-dev', '2', '--image-size', '64', '--overwrite'], out)
     index = out / 'umg' / 'train.jsonl'
     records = [json.loads(line) for line in index.read_text().splitlines()]
     for i, record in enumerate(records):
@@ -78,8 +78,8 @@ def test_two_ranks_with_an_empty_rank_then_resume_and_test(world, tmp_path):
 
     log = _run([sys.executable, 'tools/test.py', CONFIG, str(work / 'iter_6.pth'), '--work-dir',
                 str(tmp_path / 'test'), '--cfg-options', 'test_dataloader.batch_size=2'], world)
-    for key in ('zero_shot_cls/top1_seen', 'retrieval/t2i_R@10', 'region/mean_acc_held_out',
-                'dense/mIoU'):
+    for key in ('zero_shot_cls/top1_seen', 'zero_shot_cls/mAP_held_out', 'zero_shot_cls/any_top1',
+                'retrieval/t2i_R@10', 'region/mean_acc_held_out', 'dense/mIoU'):
         assert key in log, key
 
 

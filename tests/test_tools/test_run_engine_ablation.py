@@ -16,7 +16,7 @@ def world(tmp_path_factory):
     """A 12-image world and the tiny engine's pseudo-records of its train images."""
     out = tmp_path_factory.mktemp('world')
     _run([sys.executable, 'tools/make_synthetic_data.py', str(out), '--num-train', '12',
-          '--num-val', '4', '--image-size', '64', '--overwrite'], out)
+          '--num-val', '4', '--num-dev', '2', '--image-size', '64', '--overwrite'], out)
     config = out / 'engine.py'
     config.write_text(f'shard_size = 6\noutput_format = "jsonl"\n'
                       f'stages = {engine_stages(tiny_model_files(out))!r}\n')

@@ -31,7 +31,7 @@ def cwd(tmp_path_factory):
     """A working folder with a small world at data/synthetic, where the config looks."""
     cwd = tmp_path_factory.mktemp('cwd')
     _run([sys.executable, str(ROOT / 'tools/make_synthetic_data.py'), 'data/synthetic',
-          '--num-train', '8', '--num-val', '4', '--image-size', '64'], cwd)
+          '--num-train', '8', '--num-val', '4', '--num-dev', '2', '--image-size', '64'], cwd)
     return cwd
 
 

@@ -109,7 +109,7 @@ class BenchmarkContext:
             self.world_dir = osp.join(parent, 'world')
             self._own_world = True
             generate_synthetic_world(self.world_dir, SyntheticWorldConfig(
-                num_train=max(WORLD_IMAGES, self.batch_size), num_val=1,
+                num_train=max(WORLD_IMAGES, self.batch_size), num_val=1, num_dev=0,
                 image_size=max(32, self.train_size), held_out_things=[], held_out_stuff=[]))
         return self.world_dir
 

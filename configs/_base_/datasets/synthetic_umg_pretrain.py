@@ -32,6 +32,9 @@ val_evaluator = [
     dict(type='ZeroShotClassificationMetric', vocabulary=vocabulary, seen_classes=seen_classes,
          label_file=data_root + 'image_labels/val.txt',
          classes=data_root + 'vocabularies/things.txt'),
+    # multi-label: every thing present is right (mAP, any_top1; same zero_shot_cls/ prefix)
+    dict(type='ZeroShotMultiLabelMetric', vocabulary=vocabulary, seen_classes=seen_classes,
+         label_file=data_root + 'image_labels/val_multilabel.json'),
     dict(type='ImageTextRetrievalMetric', vocabulary=vocabulary, seen_classes=seen_classes),
     dict(type='RegionRecognitionMetric', vocabulary=vocabulary, seen_classes=seen_classes,
          classes=data_root + 'vocabularies/things.txt'),  # every box is a thing

@@ -1,3 +1,4 @@
+import hashlib
 import json
 import os
 import os.path as osp
@@ -15,7 +16,7 @@ SIZE = 64
 
 
 def _cfg(**kwargs):
-    base = dict(seed=3, num_train=24, num_val=24, image_size=SIZE, shard_size=10,
+    base = dict(seed=3, num_train=24, num_val=24, num_dev=12, image_size=SIZE, shard_size=10,
                 caption_noise=0.2)
     base.update(kwargs)
     return SyntheticWorldConfig(**base)
@@ -66,18 +67,24 @@ def test_layout_and_meta(world):
     assert _vocab(root, 'all') == list(ALL_CLASSES)
     assert _vocab(root, 'held_out') == ['star', 'heart', 'brick']
     assert _vocab(root, 'seen') == [c for c in ALL_CLASSES if c not in ('star', 'heart', 'brick')]
-    for split, n in (('train', 24), ('val', 24)):
+    assert list(meta['splits']) == ['train', 'val', 'dev']
+    for split, n in (('train', 24), ('val', 24), ('dev', 12)):
         assert len(os.listdir(osp.join(root, 'images', split))) == 2 * n  # jpg + json
         assert len(os.listdir(osp.join(root, 'seg_maps', split))) == n
         assert len(os.listdir(osp.join(root, 'annotations', f'panoptic_{split}'))) == n
+        assert meta['splits'][split]['num_images'] == n
         assert meta['splits'][split]['shards'] == [f'umg/shards/{split}-00000{i}.tar'
-                                                   for i in range(3)]
+                                                   for i in range((n + 9) // 10)]
+        for rel in (f'umg/{split}.jsonl', f'annotations/panoptic_{split}.json',
+                    f'annotations/instances_{split}.json', f'image_labels/{split}.json',
+                    f'image_labels/{split}.txt', f'image_labels/{split}_multilabel.json'):
+            assert osp.isfile(osp.join(root, rel)), rel
     assert not osp.exists(root + '.partial')
 
 
 def test_umg_records_are_valid_and_identical_in_the_three_forms(world):
     root, _ = world
-    for split in ('train', 'val'):
+    for split in ('train', 'val', 'dev'):
         records = _records(root, split)
         shard_members = {}
         for shard in sorted(os.listdir(osp.join(root, 'umg', 'shards'))):
@@ -128,7 +135,8 @@ def test_captions_name_every_thing_and_the_layout(tmp_path):
             assert phrase in layout_caption
             assert f'{thing["colour"]} {thing["shape"]}' in inventory
             assert thing['shape'] in short
-        assert any(rel in layout_caption for rel in ('left of', 'right of', 'above', 'below'))
+        relation = any(rel in layout_caption for rel in ('left of', 'right of', 'above', 'below'))
+        assert relation == (len(rec['extra']['things']) >= 2)  # a lone thing has no relation
         for stuff in rec['extra']['stuff']:
             assert stuff in layout_caption
         assert len(rec['extra']['things']) >= 2 or 'shape:' in inventory
@@ -172,17 +180,52 @@ def test_held_out_classes_absent_from_train_segmentation_but_in_captions(world):
     assert all(n > 0 for n in mentions.values()), mentions
 
 
-def test_val_labels_hold_every_class(world):
-    root, _ = world
-    with open(osp.join(root, 'annotations', 'panoptic_val.json')) as f:
+@pytest.mark.parametrize('split', ['val', 'dev'])
+def test_val_and_dev_labels_hold_every_class(world, split):
+    root, meta = world
+    with open(osp.join(root, 'annotations', f'panoptic_{split}.json')) as f:
         pan = json.load(f)
     assert [c['name'] for c in pan['categories']] == list(ALL_CLASSES)
     assert [c['isthing'] for c in pan['categories']] == [1] * 10 + [0] * 7
+    assert meta['splits'][split]['segmentation_classes'] == list(ALL_CLASSES)
     found = set()
-    for name in os.listdir(osp.join(root, 'seg_maps', 'val')):
-        labels = cv2.imread(osp.join(root, 'seg_maps', 'val', name), cv2.IMREAD_UNCHANGED)
+    for name in os.listdir(osp.join(root, 'seg_maps', split)):
+        labels = cv2.imread(osp.join(root, 'seg_maps', split, name), cv2.IMREAD_UNCHANGED)
         found |= set(np.unique(labels).tolist())
-    assert found - {255} == set(range(len(ALL_CLASSES)))
+    segments = {ALL_CLASSES.index(s['tags'][0]) for rec in _records(root, split)
+                for s in rec['segments']}
+    assert found - {255} == segments  # held-out classes kept, unlike train
+    if split == 'val':
+        assert segments == set(range(len(ALL_CLASSES)))
+
+
+def _hashes(root, exclude):
+    return {rel: hashlib.sha256(data).hexdigest() for rel, data in _files(root).items()
+            if not exclude(rel)}
+
+
+def test_dev_split_leaves_train_and_val_bytes_unchanged(world, tmp_path):
+    root, _ = world
+
+    def dev_or_meta(rel):
+        return rel == 'meta.json' or 'dev' in osp.basename(rel)
+
+    with_dev = _hashes(root, dev_or_meta)
+    assert any(rel.startswith('images/train') for rel in with_dev)
+    without = str(tmp_path / 'no_dev')
+    meta = generate_synthetic_world(without, _cfg(num_dev=0))
+    assert list(meta['splits']) == ['train', 'val']
+    assert _hashes(without, lambda rel: rel == 'meta.json') == with_dev
+    other = str(tmp_path / 'other_dev')
+    generate_synthetic_world(other, _cfg(num_dev=3))
+    assert _hashes(other, dev_or_meta) == with_dev
+    assert _files(other)['umg/dev.jsonl'] != _files(root)['umg/dev.jsonl']  # 3 of the 12
+    # the dev images are drawn apart from val: no dev image repeats a val image
+    val = {d for rel, d in _files(root).items() if rel.startswith('images/val/') and
+           rel.endswith('.jpg')}
+    dev = {d for rel, d in _files(root).items() if rel.startswith('images/dev/') and
+           rel.endswith('.jpg')}
+    assert len(dev) == 12 and not dev & val
 
 
 def test_image_labels_main_label_is_the_largest_thing(world):
@@ -199,6 +242,31 @@ def test_image_labels_main_label_is_the_largest_thing(world):
         assert line == [rec['image']['file_name'], str(THING_CLASSES.index(entry['main_label']))]
         assert entry['labels'] == rec['tags']
         assert set(entry['labels']) <= set(ALL_CLASSES)
+
+
+@pytest.mark.parametrize('split', ['val', 'dev'])
+def test_multi_label_file_lists_every_thing_present(world, split):
+    root, _ = world
+    with open(osp.join(root, 'image_labels', f'{split}_multilabel.json')) as f:
+        multi = json.load(f)
+    assert multi['metainfo'] == {'classes': list(THING_CLASSES)}
+    records = _records(root, split)
+    assert len(multi['data_list']) == len(records)
+    sizes = set()
+    for rec, entry in zip(records, multi['data_list']):
+        things = {t['shape'] for t in rec['extra']['things']}
+        assert entry['img_path'] == rec['image']['file_name']
+        assert [THING_CLASSES[i] for i in entry['gt_label']] == \
+            [c for c in THING_CLASSES if c in things]
+        sizes.add(len(entry['gt_label']))
+    assert min(sizes) >= 1 and max(sizes) > 1
+    from mmpretrain.datasets import MultiLabelDataset  # the format it reads
+    dataset = MultiLabelDataset(ann_file=f'image_labels/{split}_multilabel.json', data_root=root,
+                                data_prefix=f'images/{split}', pipeline=[])
+    assert list(dataset.metainfo['classes']) == list(THING_CLASSES)
+    assert dataset.get_cat_ids(1) == multi['data_list'][1]['gt_label']
+    assert dataset[1]['img_path'] == osp.join(root, 'images', split,
+                                              records[1]['image']['file_name'])
 
 
 def test_panoptic_json_matches_png_for_panopticapi(world, tmp_path):
@@ -218,6 +286,8 @@ def test_options_are_checked(tmp_path):
         generate_synthetic_world(str(tmp_path / 'a'), _cfg(held_out_stuff=list(STUFF_CLASSES)))
     with pytest.raises(ValueError, match='caption_noise=1.5'):
         generate_synthetic_world(str(tmp_path / 'a'), _cfg(caption_noise=1.5))
+    with pytest.raises(ValueError, match='num_dev=-1.*at least 0'):
+        generate_synthetic_world(str(tmp_path / 'a'), _cfg(num_dev=-1))
 
 
 def test_existing_folders_are_protected(tmp_path):

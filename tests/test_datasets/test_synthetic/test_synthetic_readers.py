@@ -15,7 +15,7 @@ from umg_mm.datasets.synthetic import ALL_CLASSES, SyntheticWorldConfig, generat
 def root(tmp_path_factory):
     out = str(tmp_path_factory.mktemp('readers') / 'synthetic')
     generate_synthetic_world(out, SyntheticWorldConfig(seed=1, num_train=12, num_val=6,
-                                                       image_size=64))
+                                                       num_dev=2, image_size=64))
     return out
 
 

@@ -27,8 +27,11 @@ from .categories import (ALL_CLASSES, COLOURS, DEFAULT_HELD_OUT_STUFF, DEFAULT_H
 from .scene import render_scene, sample_scene
 
 WORLD_FORMAT = 'umg_mm.synthetic_world/1'
-SPLITS = ('train', 'val')
-_SPLIT_CODES = {'train': 0, 'val': 1}
+#: Every split a world can hold. ``dev`` (the development split, for choosing thresholds and other
+#: settings) is annotated like ``val`` and has its own random streams, so adding it, or changing
+#: its size, leaves the train and val files unchanged.
+SPLITS = ('train', 'val', 'dev')
+_SPLIT_CODES = {'train': 0, 'val': 1, 'dev': 2}
 
 
 @dataclass
@@ -38,7 +41,9 @@ class SyntheticWorldConfig:
     Args:
         seed (int): Seed of every random choice.
         num_train (int): Images in the train split.
-        num_val (int): Images in the val split.
+        num_val (int): Images in the val split (reported figures only).
+        num_dev (int): Images in the dev split (for choosing thresholds, resolutions, ensemble
+            weights and templates); 0 writes no dev split.
         image_size (int): Side of the square images in pixels (at least 32).
         held_out_things (Sequence[str]): Thing classes absent from the train segmentation
             labels (still in the train captions, regions and UMG masks).
@@ -52,6 +57,7 @@ class SyntheticWorldConfig:
     seed: int = 0
     num_train: int = 2000
     num_val: int = 500
+    num_dev: int = 500
     image_size: int = 128
     held_out_things: Sequence[str] = field(default_factory=lambda: DEFAULT_HELD_OUT_THINGS)
     held_out_stuff: Sequence[str] = field(default_factory=lambda: DEFAULT_HELD_OUT_STUFF)
@@ -71,6 +77,7 @@ class SyntheticWorldConfig:
         rules = [
             (self.num_train >= 1, 'num_train', self.num_train, 'at least 1'),
             (self.num_val >= 1, 'num_val', self.num_val, 'at least 1'),
+            (self.num_dev >= 0, 'num_dev', self.num_dev, 'at least 0 (0: no dev split)'),
             (self.image_size >= 32, 'image_size', self.image_size, 'at least 32'),
             (0.0 <= self.caption_noise <= 1.0, 'caption_noise', self.caption_noise,
              'within [0, 1]'),
@@ -89,6 +96,12 @@ class SyntheticWorldConfig:
     def held_out(self) -> List[str]:
         """All held-out classes, things first."""
         return list(self.held_out_things) + list(self.held_out_stuff)
+
+    @property
+    def split_sizes(self) -> Dict[str, int]:
+        """Images of each split written, in ``SPLITS`` order (dev only when ``num_dev > 0``)."""
+        sizes = {'train': self.num_train, 'val': self.num_val, 'dev': self.num_dev}
+        return {split: sizes[split] for split in SPLITS if sizes[split] > 0}
 
 
 def _init_worker() -> None:
@@ -195,6 +208,11 @@ def _write_split_indexes(root: str, split: str, results: List[Dict],
            dumps_json({'classes': list(THING_CLASSES), 'images': labels}, indent=1) + '\n')
     _write(root, f'image_labels/{split}.txt',
            ''.join(f'{x["file_name"]} {x["main_label_index"]}\n' for x in labels))
+    multilabel = {'metainfo': {'classes': list(THING_CLASSES)},
+                  'data_list': [{'img_path': x['file_name'],
+                                 'gt_label': [THING_CLASSES.index(n) for n in x['labels']
+                                              if n in THING_CLASSES]} for x in labels]}
+    _write(root, f'image_labels/{split}_multilabel.json', dumps_json(multilabel) + '\n')
     present = {name: 0 for name in ALL_CLASSES}
     for x in labels:
         for name in x['labels']:
@@ -257,12 +275,12 @@ def generate_synthetic_world(out_dir: str, cfg: Optional[SyntheticWorldConfig] =
     root = f'{out_dir}.partial'
     if osp.exists(root):
         shutil.rmtree(root)
-    for split in SPLITS:
+    counts = cfg.split_sizes
+    for split in counts:
         for sub in (f'images/{split}', f'annotations/panoptic_{split}', f'seg_maps/{split}'):
             os.makedirs(osp.join(root, sub))
 
-    counts = {'train': cfg.num_train, 'val': cfg.num_val}
-    tasks = [(split, i, cfg, root) for split in SPLITS for i in range(counts[split])]
+    tasks = [(split, i, cfg, root) for split, n in counts.items() for i in range(n)]
     if workers == 1:
         _init_worker()
         results = [_draw_image(t) for t in tasks]
@@ -272,7 +290,7 @@ def generate_synthetic_world(out_dir: str, cfg: Optional[SyntheticWorldConfig] =
             results = pool.map(_draw_image, tasks, chunksize=16)
 
     splits = {}
-    for split in SPLITS:
+    for split in counts:
         split_results = [r for r in results if r['stem'].startswith(f'{split}_')]
         splits[split] = _write_split_indexes(root, split, split_results, cfg)
 

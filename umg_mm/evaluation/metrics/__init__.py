@@ -9,7 +9,8 @@ from .panoptic_semantic_iou_metric import PanopticSemanticIoUMetric
 from .region_recognition import RegionRecognitionMetric
 from .zero_shot_classes import ClassSplit
 from .zero_shot_classification import ZeroShotClassificationMetric
+from .zero_shot_multi_label import ZeroShotMultiLabelMetric
 
 __all__ = ['AtomicDumpResults', 'ClassSplit', 'DenseZeroShotIoUMetric', 'ImageTextRetrievalMetric',
            'OpenVocabIoUMetric', 'OpenVocabPanopticMetric', 'PanopticSemanticIoUMetric',
-           'RegionRecognitionMetric', 'ZeroShotClassificationMetric']
+           'RegionRecognitionMetric', 'ZeroShotClassificationMetric', 'ZeroShotMultiLabelMetric']
