@@ -40,8 +40,8 @@ def _test(config, checkpoint, out, world, options):
 
 
 @pytest.mark.parametrize('config, fires, prediction', [
-    (SEMANTIC, ['model.fallback.coverage_thr=100'], 'pred_sem_seg'),
-    (PANOPTIC, [], 'pred_panoptic_seg'),
+    (SEMANTIC, ['model.fallback.coverage_thr=100'], ('pred_sem_seg', 'data')),
+    (PANOPTIC, [], ('pred_panoptic_seg', 'sem_seg')),
 ])
 def test_fallback_none_is_the_head_alone(config, fires, prediction, world, random_checkpoint,
                                          monkeypatch, tmp_path):
@@ -53,7 +53,7 @@ def test_fallback_none_is_the_head_alone(config, fires, prediction, world, rando
                                      ['model.fallback=None'])
     assert set(head_metrics) == set(fallback_metrics)
     assert head_metrics != fallback_metrics
-    changed = [not np.array_equal(np.asarray(a[prediction]['sem_seg']),
-                                  np.asarray(b[prediction]['sem_seg']))
+    key, field = prediction
+    changed = [not np.array_equal(np.asarray(a[key][field]), np.asarray(b[key][field]))
                for a, b in zip(head_preds, fallback_preds)]
     assert len(changed) == 4 and any(changed)
