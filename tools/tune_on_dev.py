@@ -266,7 +266,8 @@ def dev_score(metrics: dict, keys: Sequence[str]) -> float:
     """Mean of the metrics ``keys``; ``KeyError`` naming the missing ones."""
     missing = [k for k in keys if metrics.get(k) is None]
     if missing:
-        raise KeyError(f'tuning.metric {missing} not among the metrics {sorted(metrics)}')
+        raise KeyError(f'tuning.metric {missing} missing (or NaN) among the metrics '
+                       f'{sorted(metrics)}')
     return sum(float(metrics[k]) for k in keys) / len(keys)
 
 

@@ -7,6 +7,7 @@ import os
 import pickle
 import subprocess
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,9 @@ PANOPTIC = str(ROOT / 'configs/umg/umg-mask2former_vit-tiny_2xb8-1200it_syntheti
 @pytest.fixture(scope='module')
 def world(tmp_path_factory):
     root = str(tmp_path_factory.mktemp('head_alone') / 'world')
-    generate_synthetic_world(root, SyntheticWorldConfig(num_train=1, num_val=4, image_size=64))
+    extra = {'num_dev': 1} if 'num_dev' in {f.name for f in fields(SyntheticWorldConfig)} else {}
+    generate_synthetic_world(root, SyntheticWorldConfig(num_train=1, num_val=4, image_size=64,
+                                                        **extra))
     return root
 
 

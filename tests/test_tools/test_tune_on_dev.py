@@ -5,6 +5,7 @@ import os
 import os.path as osp
 import re
 import shutil
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,15 @@ SEMANTIC = str(ROOT / 'configs/umg/umg-mask2former_vit-tiny_1xb8-300it_synthetic
 PANOPTIC = str(ROOT / 'configs/umg/umg-mask2former_vit-tiny_2xb8-1200it_synthetic-panoptic-64x64.py')
 PRETRAIN = str(ROOT / 'configs/umg/umg-clip_vit-tiny_1xb32-2400it_synthetic-64x64.py')
 VAL_STEM = re.compile(r'\bval_(?=\d{6})')
+
+
+def tiny_world(root: str, num_val: int, **options) -> str:
+    """A world of ``num_val`` val (and dev, where the generator writes one) images."""
+    names = {f.name for f in fields(SyntheticWorldConfig)}
+    extra = {'num_dev': num_val} if 'num_dev' in names else {}
+    generate_synthetic_world(root, SyntheticWorldConfig(num_train=2, num_val=num_val,
+                                                        image_size=64, **extra, **options))
+    return root
 
 
 def split_files(world: str, part: re.Pattern) -> list:
@@ -54,9 +64,7 @@ def tool():
 @pytest.fixture(scope='module')
 def world(tmp_path_factory, tool):
     """A world with a dev split and no val files at all."""
-    root = str(tmp_path_factory.mktemp('tune') / 'world')
-    generate_synthetic_world(root, SyntheticWorldConfig(seed=3, num_train=2, num_val=6,
-                                                        image_size=64))
+    root = tiny_world(str(tmp_path_factory.mktemp('tune') / 'world'), 6, seed=3)
     if not osp.isdir(osp.join(root, 'images', 'dev')):
         add_dev_split(root, tool.VAL_PART)
     for rel in split_files(root, tool.VAL_PART):
@@ -89,8 +97,7 @@ def test_the_test_set_and_metrics_read_dev(tool, world, config, monkeypatch, tmp
 
 
 def test_a_world_without_dev_split_is_refused(tool, tmp_path):
-    root = str(tmp_path / 'old_world')
-    generate_synthetic_world(root, SyntheticWorldConfig(num_train=1, num_val=1, image_size=32))
+    root = tiny_world(str(tmp_path / 'old_world'), 1)
     shutil.rmtree(osp.join(root, 'images', 'dev'), ignore_errors=True)
     with pytest.raises(FileNotFoundError, match='has no dev split'):
         tool.main(['--data-root', root, '--model', SEMANTIC, 'unused.pth'])
@@ -107,8 +114,9 @@ def test_tuning_writes_the_dev_record(tool, world, random_checkpoint, monkeypatc
     with open(written[0]) as f:
         record = json.load(f)
     assert record['split'] == 'dev' and record['note'] == 'a test'
-    assert record['world'] == dict(path=world, seed=3, held_out=dict(
-        things=['star', 'heart'], stuff=['brick']), num_dev_images=6)
+    with open(osp.join(world, 'meta.json')) as f:
+        held_out = json.load(f)['held_out']
+    assert record['world'] == dict(path=world, seed=3, held_out=held_out, num_dev_images=6)
     choice = record['choices']['coverage_thr']
     assert choice['candidates'] == tool.TUNABLES['coverage_thr'].candidates
     assert len(choice['scores']) == len(choice['candidates'])
