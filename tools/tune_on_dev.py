@@ -310,7 +310,7 @@ def tune_config(cfg: Config, checkpoint: str, world: str, args: argparse.Namespa
             start = time.time()
             metrics = plain_metrics(build_runner(trial).test())
             scores.append(dev_score(metrics, metric))
-            print(f'[{stem}] {key}={value!r}: dev {"+".join(metric)} {scores[-1]:.2f} '
+            print(f'[{stem}] {key}={value!r}: dev mean({", ".join(metric)}) {scores[-1]:.2f} '
                   f'({time.time() - start:.0f} s)', flush=True)
         choices[key] = dict(field=tunable.field, config_value=current, candidates=candidates,
                             scores=scores, chosen=choose(candidates, scores, current))

@@ -10,7 +10,7 @@ _base_ = ['./umg-clip_vit-tiny_1xb32-600it_synthetic-64x64.py']
 tuning = dict(
     split='dev', record='docs/tuning/umg-clip_vit-tiny_1xb32-2400it_synthetic-64x64.json',
     metric=['zero_shot_cls/top1', 'region/top1', 'dense/mIoU'],
-    values=dict(templates=['{}', 'a {}', 'a picture of a {}']))
+    values=dict(templates=['a {}']))
 model = dict(test_cfg=dict(templates=tuning['values']['templates']))
 
 max_iters = 2400
