@@ -121,7 +121,9 @@ def test_tuning_writes_the_dev_record(tool, world, random_checkpoint, monkeypatc
     assert choice['candidates'] == tool.TUNABLES['coverage_thr'].candidates
     assert len(choice['scores']) == len(choice['candidates'])
     assert all(0 <= s <= 100 for s in choice['scores'])
-    assert choice['chosen'] == tool.choose(choice['candidates'], choice['scores'], 0.5)
+    assert choice['config_value'] == Config.fromfile(SEMANTIC).tuning['values']['coverage_thr']
+    assert choice['chosen'] == tool.choose(choice['candidates'], choice['scores'],
+                                           choice['config_value'])
     assert record['values'] == {'coverage_thr': choice['chosen']}
     assert record['metric'] == ['mIoU']
     assert '--choices coverage_thr' in record['command']
