@@ -59,16 +59,20 @@ class Tunable(NamedTuple):
 
 
 def _fallback_param(name: str) -> (Callable, Callable):
-    """Getter and setter of ``model.fallback.<name>``; ``None``: no fallback (the head alone)."""
+    """Getter and setter of ``model.fallback.<name>``; ``None``: no fallback (the head alone).
+
+    A config whose fallback is tuned off keeps its settings in a top-level ``fallback`` dict.
+    """
     def get(cfg):
         fallback = cfg.model.get('fallback')
         return None if fallback is None else fallback[name]
 
     def set_(cfg, value):
-        if value is None:
-            cfg.model.fallback = None
-        else:
-            cfg.model.fallback[name] = value
+        settings = cfg.model.get('fallback') or cfg.get('fallback')
+        if value is not None and settings is None:
+            raise KeyError(f'{cfg.filename}: model.fallback is None and no top-level fallback '
+                           f'dict holds its settings, so {name}={value!r} cannot be tried')
+        cfg.model.fallback = None if value is None else dict(settings, **{name: value})
     return get, set_
 
 

@@ -31,6 +31,10 @@ tuning = dict(
     values=dict(coverage_thr=1.0, test_scale=128, ensemble_alpha=0.4, ensemble_beta=0.6,
                 ensemble_logit_scale=100.))
 
+# pixels no query covers (training left the held-out classes void) take the dense embeddings'
+# CLIP probabilities, held-out classes only (docs/panoptic.md#held-out-classes)
+fallback = dict(type='UncoveredPixelFallback', coverage_thr=tuning['values']['coverage_thr'],
+                seen_classes=train_vocabulary)
 # the base model (ViT-B/16, 256 channels, 100 queries) shrunk: only what differs is set here
 attn = dict(embed_dims=feat_channels, num_heads=4)
 ffn = dict(embed_dims=feat_channels, feedforward_channels=128)
@@ -49,12 +53,8 @@ model = dict(
     ensemble=dict(seen_classes=train_vocabulary, alpha=tuning['values']['ensemble_alpha'],
                   beta=tuning['values']['ensemble_beta'],
                   clip_logit_scale=tuning['values']['ensemble_logit_scale']),
-    # pixels no query covers (training left the held-out classes void) take the dense
-    # embeddings' CLIP probabilities, held-out classes only (docs/panoptic.md#held-out-classes);
-    # model.fallback=None: the head alone
-    fallback=None if tuning['values']['coverage_thr'] is None else dict(
-        type='UncoveredPixelFallback', coverage_thr=tuning['values']['coverage_thr'],
-        seen_classes=train_vocabulary),
+    # None when tuned off (model.fallback=None: the head alone)
+    fallback=None if tuning['values']['coverage_thr'] is None else fallback,
     decode_head=dict(
         in_channels=[feat_channels] * 4,
         strides=[2, 4, 8, 16],

@@ -28,6 +28,10 @@ tuning = dict(
     record='docs/tuning/umg-mask2former_vit-tiny_2xb8-1200it_synthetic-panoptic-64x64.json',
     metric='coco_panoptic/PQ',
     values=dict(min_area=16, ensemble_alpha=0.4, ensemble_beta=0.8))
+# void regions (the proposals leave held-out classes uncovered) named by dense CLIP, with
+# held-out classes only (docs/panoptic.md#held-out-classes)
+fallback = dict(type='UncoveredRegionFallback', min_area=tuning['values']['min_area'],
+                seen_classes=seen_classes)
 
 model = dict(
     data_preprocessor=dict(pad_size_divisor=16),
@@ -65,11 +69,8 @@ model = dict(
                 ffn_cfg=dict(embed_dims=feat_channels, feedforward_channels=64)))),
     ensemble=dict(seen_classes=seen_classes, alpha=tuning['values']['ensemble_alpha'],
                   beta=tuning['values']['ensemble_beta']),
-    # void regions (the proposals leave held-out classes uncovered) named by dense CLIP, with
-    # held-out classes only (docs/panoptic.md#held-out-classes); model.fallback=None: the head alone
-    fallback=None if tuning['values']['min_area'] is None else dict(
-        type='UncoveredRegionFallback', min_area=tuning['values']['min_area'],
-        seen_classes=seen_classes),
+    # None when tuned off (model.fallback=None: the head alone)
+    fallback=None if tuning['values']['min_area'] is None else fallback,
     train_cfg=dict(num_points=1024))
 
 train_pipeline = [

@@ -133,3 +133,17 @@ def test_choose_prefers_the_config_value_on_a_tie(tool):
     assert tool.choose([None, 0.1, 0.5], [3., 7., 7.], 0.5) == 0.5
     assert tool.choose([None, 0.1, 0.5], [3., 7., 7.], None) == 0.1
     assert tool.choose([None, 0.1, 0.5], [9., 7., 7.], 0.5) is None
+
+
+def test_a_fallback_tuned_off_is_tried_again(tool):
+    cfg = Config.fromfile(SEMANTIC)
+    settings = cfg.model.fallback.to_dict()
+    coverage = tool.TUNABLES['coverage_thr']
+    coverage.set(cfg, None)
+    assert cfg.model.fallback is None and coverage.get(cfg) is None
+    coverage.set(cfg, 0.3)
+    assert cfg.model.fallback == dict(settings, coverage_thr=0.3)
+    cfg.fallback = None
+    coverage.set(cfg, None)
+    with pytest.raises(KeyError, match='cannot be tried'):
+        coverage.set(cfg, 0.3)
