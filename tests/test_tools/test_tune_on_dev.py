@@ -15,7 +15,8 @@ from umg_mm.datasets.synthetic import SyntheticWorldConfig, generate_synthetic_w
 
 ROOT = Path(__file__).resolve().parents[2]
 SEMANTIC = str(ROOT / 'configs/umg/umg-mask2former_vit-tiny_1xb8-300it_synthetic-64x64.py')
-PANOPTIC = str(ROOT / 'configs/umg/umg-mask2former_vit-tiny_2xb8-1200it_synthetic-panoptic-64x64.py')
+PANOPTIC = str(ROOT / 'configs/umg/'
+               'umg-mask2former_vit-tiny_2xb8-1200it_synthetic-panoptic-64x64.py')
 PRETRAIN = str(ROOT / 'configs/umg/umg-clip_vit-tiny_1xb32-2400it_synthetic-64x64.py')
 VAL_STEM = re.compile(r'\bval_(?=\d{6})')
 
