@@ -157,3 +157,19 @@ def test_a_fallback_tuned_off_is_tried_again(tool):
     coverage.set(cfg, None)
     with pytest.raises(KeyError, match='cannot be tried'):
         coverage.set(cfg, 0.3)
+
+
+@pytest.mark.parametrize('config, choice, metric', [
+    (PANOPTIC, 'ensemble_beta', ['coco_panoptic/PQ']),
+    (PRETRAIN, 'templates', ['zero_shot_cls/top1', 'region/top1', 'dense/mIoU']),
+])
+def test_panoptic_and_zero_shot_tuning_read_only_dev(tool, world, random_checkpoint, monkeypatch,
+                                                      tmp_path, config, choice, metric):
+    monkeypatch.setenv('UMG_SYNTHETIC_ROOT', world)
+    checkpoint = random_checkpoint(config, str(tmp_path / 'model.pth'))
+    [path] = tool.main(['--data-root', world, '--model', config, checkpoint, '--choices', choice,
+                        '--out-dir', str(tmp_path), '--work-dir', str(tmp_path / 'work')])
+    with open(path) as f:
+        record = json.load(f)
+    assert record['split'] == 'dev' and record['metric'] == metric
+    assert len(record['choices'][choice]['scores']) == len(tool.TUNABLES[choice].candidates)
