@@ -5,6 +5,14 @@
 #   python tools/train.py configs/umg/umg-clip_vit-tiny_1xb32-2400it_synthetic-64x64.py
 _base_ = ['./umg-clip_vit-tiny_1xb32-600it_synthetic-64x64.py']
 
+# the zero-shot prompt templates, tuned on the world's dev split (never val) by
+# tools/tune_on_dev.py; model.test_cfg reads them from here, the record holds every set's score
+tuning = dict(
+    split='dev', record='docs/tuning/umg-clip_vit-tiny_1xb32-2400it_synthetic-64x64.json',
+    metric=['zero_shot_cls/top1', 'region/top1', 'dense/mIoU'],
+    values=dict(templates=['a {}']))
+model = dict(test_cfg=dict(templates=tuning['values']['templates']))
+
 max_iters = 2400
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),

@@ -18,7 +18,8 @@ model = dict(
     clip=dict(model_name='umg-vit-tiny-8', checkpoint='random'),
     backbone=dict(grad_checkpointing=False),
     text_encoder=dict(templates=templates),
-    test_cfg=dict(vocabulary={{_base_.vocabulary}}, templates=templates))
+    # zero-shot with the training templates (the 2400-iteration config tunes its own)
+    test_cfg=dict(vocabulary={{_base_.vocabulary}}, templates=None))
 
 optim_wrapper = dict(
     type='OptimWrapper',

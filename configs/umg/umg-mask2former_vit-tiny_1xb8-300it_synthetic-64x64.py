@@ -23,7 +23,18 @@ train_vocabulary = (__import__('os').environ.get('UMG_SYNTHETIC_ROOT', 'data/syn
                     '/vocabularies/seen.txt')
 feat_channels = 64
 crop_size = (64, 64)
+# the test-time choices, tuned on the world's dev split (never val) by tools/tune_on_dev.py; the
+# fields below read them from here, the record holds every candidate's dev score
+tuning = dict(
+    split='dev', record='docs/tuning/umg-mask2former_vit-tiny_1xb8-300it_synthetic-64x64.json',
+    metric='mIoU',
+    values=dict(coverage_thr=1.0, test_scale=128, ensemble_alpha=0.4, ensemble_beta=0.6,
+                ensemble_logit_scale=100.))
 
+# pixels no query covers (training left the held-out classes void) take the dense embeddings'
+# CLIP probabilities, held-out classes only (docs/panoptic.md#held-out-classes)
+fallback = dict(type='UncoveredPixelFallback', coverage_thr=tuning['values']['coverage_thr'],
+                seen_classes=train_vocabulary)
 # the base model (ViT-B/16, 256 channels, 100 queries) shrunk: only what differs is set here
 attn = dict(embed_dims=feat_channels, num_heads=4)
 ffn = dict(embed_dims=feat_channels, feedforward_channels=128)
@@ -39,11 +50,11 @@ model = dict(
         type='UMGCLIPBackbone',
         out_type='dict', frozen_stages='all', out_indices=(0, 1, 2, 2)),
     neck=dict(embed_dim=96, norm_cfg=dict(type='BN'), out_channels=feat_channels),
-    ensemble=dict(seen_classes=train_vocabulary, clip_logit_scale=100.),
-    # pixels no query covers (training left the held-out classes void) take the dense
-    # embeddings' CLIP probabilities, held-out classes only (docs/panoptic.md#held-out-classes)
-    fallback=dict(type='UncoveredPixelFallback', coverage_thr=0.5,
-                  seen_classes=train_vocabulary),
+    ensemble=dict(seen_classes=train_vocabulary, alpha=tuning['values']['ensemble_alpha'],
+                  beta=tuning['values']['ensemble_beta'],
+                  clip_logit_scale=tuning['values']['ensemble_logit_scale']),
+    # None when tuned off (model.fallback=None: the head alone)
+    fallback=None if tuning['values']['coverage_thr'] is None else fallback,
     decode_head=dict(
         in_channels=[feat_channels] * 4,
         strides=[2, 4, 8, 16],
@@ -59,6 +70,16 @@ model = dict(
             num_layers=3,
             layer_cfg=dict(self_attn_cfg=attn, cross_attn_cfg=attn, ffn_cfg=ffn)),
         train_cfg=dict(num_points=784)))
+
+# the dataset base's test pipeline at the tuned test resolution
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(tuning['values']['test_scale'], ) * 2, keep_ratio=True),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs')
+]
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader
 
 optim_wrapper = dict(
     type='OptimWrapper',

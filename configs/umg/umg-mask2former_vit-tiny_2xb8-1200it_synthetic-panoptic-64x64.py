@@ -21,6 +21,17 @@ feat_channels = 32
 # (python tools/make_synthetic_data.py ... --held-out-things a,b --held-out-stuff c)
 vocabularies = data_root + 'vocabularies/'
 seen_classes = vocabularies + 'seen.txt'
+# the test-time choices, tuned on the world's dev split (never val) by tools/tune_on_dev.py; the
+# fields below read them from here, the record holds every candidate's dev score
+tuning = dict(
+    split='dev',
+    record='docs/tuning/umg-mask2former_vit-tiny_2xb8-1200it_synthetic-panoptic-64x64.json',
+    metric='coco_panoptic/PQ',
+    values=dict(min_area=16, ensemble_alpha=0.4, ensemble_beta=0.8))
+# void regions (the proposals leave held-out classes uncovered) named by dense CLIP, with
+# held-out classes only (docs/panoptic.md#held-out-classes)
+fallback = dict(type='UncoveredRegionFallback', min_area=tuning['values']['min_area'],
+                seen_classes=seen_classes)
 
 model = dict(
     data_preprocessor=dict(pad_size_divisor=16),
@@ -56,10 +67,10 @@ model = dict(
                 self_attn_cfg=dict(embed_dims=feat_channels, num_heads=2),
                 cross_attn_cfg=dict(embed_dims=feat_channels, num_heads=2),
                 ffn_cfg=dict(embed_dims=feat_channels, feedforward_channels=64)))),
-    ensemble=dict(seen_classes=seen_classes),
-    # void regions (the proposals leave held-out classes uncovered) named by dense CLIP, with
-    # held-out classes only (docs/panoptic.md#held-out-classes)
-    fallback=dict(type='UncoveredRegionFallback', min_area=16, seen_classes=seen_classes),
+    ensemble=dict(seen_classes=seen_classes, alpha=tuning['values']['ensemble_alpha'],
+                  beta=tuning['values']['ensemble_beta']),
+    # None when tuned off (model.fallback=None: the head alone)
+    fallback=None if tuning['values']['min_area'] is None else fallback,
     train_cfg=dict(num_points=1024))
 
 train_pipeline = [
