@@ -40,7 +40,9 @@ class OpenVocabClassifier(BaseModule):
             ``None``: set it later with :meth:`set_vocabulary` before the first forward.
         templates: prompt templates for the class embeddings (set name, file or list); ``None``
             uses the text encoder's.
-        logit_scale_init: initial value of ``exp(logit_scale)``, the inverse temperature.
+        logit_scale_init: initial value of ``exp(logit_scale)``, the inverse temperature (the
+            segmentor and detector start it from their CLIP checkpoint's with
+            ``logit_scale_from_checkpoint``, see :meth:`set_logit_scale`).
         learn_logit_scale: train the logit scale (otherwise it stays at its initial value).
         max_logit_scale: upper clamp of ``exp(logit_scale)``, as CLIP does (100).
         init_cfg: mmengine initialisation config.
@@ -68,6 +70,11 @@ class OpenVocabClassifier(BaseModule):
         self.vocabulary: Optional[Vocabulary] = None
         if vocabulary is not None:
             self.set_vocabulary(vocabulary)
+
+    def set_logit_scale(self, scale: float) -> None:
+        """Set ``exp(logit_scale)`` to ``scale`` (a start value; trained if learnable)."""
+        with torch.no_grad():
+            self.logit_scale.fill_(math.log(scale))
 
     def set_text_encoder(self, text_encoder: nn.Module) -> None:
         """Embed vocabularies with the model's text tower from now on.
