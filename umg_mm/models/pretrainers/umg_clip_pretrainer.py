@@ -157,11 +157,11 @@ class UMGCLIPPretrainer(BaseModel):
         for loss in self.losses.values():
             loss.set_logit_scale(loss.initial_logit_scale if scale is None else scale)
         if self.losses:
+            source = 'the CLIP checkpoint' if scale is not None else "each loss's temperature"
+            values = ', '.join(f'{name} {float(loss.logit_scale()):.4g}'
+                               for name, loss in self.losses.items())
             MMLogger.get_current_instance().info(
-                f'{type(self).__name__}: logit scales start at ' + ', '.join(
-                    f'{name} {float(loss.logit_scale()):.4g}' for name, loss in
-                    self.losses.items()) +
-                f' ({"the CLIP checkpoint" if scale is not None else "each loss's temperature"})')
+                f'{type(self).__name__}: logit scales start at {values} ({source})')
 
     @property
     def vocabulary(self) -> Optional[Vocabulary]:
