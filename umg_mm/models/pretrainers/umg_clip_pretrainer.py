@@ -158,7 +158,7 @@ class UMGCLIPPretrainer(BaseModel):
             loss.set_logit_scale(loss.initial_logit_scale if scale is None else scale)
         if self.losses:
             source = 'the CLIP checkpoint' if scale is not None else "each loss's temperature"
-            values = ', '.join(f'{name} {float(loss.logit_scale()):.4g}'
+            values = ', '.join(f'{name} {float(loss.logit_scale().detach()):.4g}'
                                for name, loss in self.losses.items())
             MMLogger.get_current_instance().info(
                 f'{type(self).__name__}: logit scales start at {values} ({source})')
