@@ -63,6 +63,7 @@ class OpenVocabClassifier(BaseModule):
         self.embed_dim = embed_dim
         self.templates = templates
         self.max_logit_scale = max_logit_scale
+        self.initial_logit_scale = logit_scale_init
         self.proj = nn.Linear(in_channels, embed_dim)
         self.void_embedding = nn.Parameter(torch.randn(embed_dim) * embed_dim**-0.5)
         self.logit_scale = nn.Parameter(torch.tensor(math.log(logit_scale_init)),

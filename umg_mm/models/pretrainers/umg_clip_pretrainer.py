@@ -154,12 +154,13 @@ class UMGCLIPPretrainer(BaseModel):
         if 'image_text' in self.losses:
             self.losses['image_text'].share_logit_scale(self.text_encoder.clip)
         scale = checkpoint_logit_scale(self.text_encoder, from_checkpoint)
-        for loss in self.losses.values():
-            loss.set_logit_scale(loss.initial_logit_scale if scale is None else scale)
-        if self.losses:
+        starts = {name: loss.initial_logit_scale if scale is None else scale
+                  for name, loss in self.losses.items()}
+        for name, loss in self.losses.items():
+            loss.set_logit_scale(starts[name])
+        if self.losses:  # values as set (python floats: also under a fake-tensor mode)
             source = 'the CLIP checkpoint' if scale is not None else "each loss's temperature"
-            values = ', '.join(f'{name} {float(loss.logit_scale().detach()):.4g}'
-                               for name, loss in self.losses.items())
+            values = ', '.join(f'{name} {value:.4g}' for name, value in starts.items())
             MMLogger.get_current_instance().info(
                 f'{type(self).__name__}: logit scales start at {values} ({source})')
 

@@ -132,7 +132,7 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
                 classifier.set_logit_scale(scale)
             MMLogger.get_current_instance().info(
                 f'{type(self).__name__}: the classifier logit scale starts at '
-                f'{float(classifier.logit_scale.detach().exp()):.4g} '
+                f'{classifier.initial_logit_scale if scale is None else scale:.4g} '
                 f'({"the CLIP checkpoint" if scale is not None else "logit_scale_init"})')
         parts = dict(ensemble=ensemble, fallback=fallback)
         for name, part in parts.items():
