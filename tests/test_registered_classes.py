@@ -318,6 +318,21 @@ def case_loss(world, tmp_path):
     assert visual.grad is not None and visual.grad.abs().sum() > 0
 
 
+def case_region_crop_distill(world, tmp_path):
+    """The world's pretrainer with the self-distillation term: a finite loss on its graph."""
+    from umg_mm.registry import MODELS
+    model = world.model('pretrainer')
+    model.region_crop_distill = MODELS.build(dict(type='RegionCropDistillLoss', num_crops=2))
+    model.train()
+    try:
+        losses = model(**_umg_batch(world, True), mode='loss')
+    finally:
+        model.eval()
+        model.region_crop_distill = None
+    value = losses['loss_region_crop_distill']
+    assert torch.isfinite(value) and value.requires_grad and 0 <= float(value) <= 2
+
+
 def case_zero_shot(world, tmp_path):
     model = world.model('zero_shot')
     with torch.no_grad():
@@ -709,6 +724,7 @@ CASES = dict(
     UMGCLIPPretrainer=case_pretrainer,
     UMGDataPreprocessor=case_data_preprocessor,
     MultiPositiveContrastiveLoss=case_loss,
+    RegionCropDistillLoss=case_region_crop_distill,
     UMGCLIPZeroShot=case_zero_shot,
     DenseZeroShotHead=case_dense_zero_shot,
     UMGDataset=case_umg_dataset,

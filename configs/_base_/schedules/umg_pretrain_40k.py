@@ -6,7 +6,9 @@ optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=2e-5, betas=(0.9, 0.98), eps=1e-6, weight_decay=0.05),
     clip_grad=dict(max_norm=1.0, norm_type=2),
     paramwise_cfg=dict(norm_decay_mult=0., bias_decay_mult=0., flat_decay_mult=0.,
-                       custom_keys={'log_logit_scale': dict(decay_mult=0., lr_mult=10.)}))
+                       # the temperatures: the CLIP's logit_scale (image-text) and the
+                       # other levels' losses.<level>.log_logit_scale
+                       custom_keys={'logit_scale': dict(decay_mult=0., lr_mult=10.)}))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=2000),
     dict(type='CosineAnnealingLR', T_max=38000, eta_min=0., by_epoch=False, begin=2000,

@@ -60,7 +60,7 @@ def test_global_equals_open_clip_encode_image(clip_and_file):
 
 
 @pytest.mark.parametrize('size', [(32, 32), (37, 53), (17, 8)])
-@pytest.mark.parametrize('readout', ['tokens', 'value'])
+@pytest.mark.parametrize('readout', ['tokens', 'value', 'value_block'])
 def test_dense_and_block_shapes_for_any_input_size(size, readout):
     backbone = UMGCLIPBackbone(model_name=TINY, out_type='dict', dense_readout=readout).eval()
     height, width = size
@@ -114,6 +114,31 @@ def test_dense_value_readout_is_last_value_path(clip_and_file):
                                           out_type='dense').eval()(images)
     torch.testing.assert_close(dense, expected, rtol=1e-4, atol=1e-5)
     assert not torch.allclose(dense, tokens_dense)
+
+
+def test_dense_value_block_readout_is_last_block_with_value_attention(clip_and_file):
+    """CLIPSelf's read-out: x + v(ln_1 x), then + mlp(ln_2 .), by hand from the weights."""
+    clip, path = clip_and_file
+    images = torch.randn(2, 3, 32, 32)
+    visual = clip.visual
+    last = visual.transformer.resblocks[-1]
+    dense = {}
+    with torch.no_grad():
+        for readout in ('value_block', 'value', 'tokens'):
+            (dense[readout],) = UMGCLIPBackbone(model_name=TINY, checkpoint=path,
+                                                out_type='dense', dense_readout=readout
+                                                ).eval()(images)
+        x = visual.transformer.resblocks[0](visual._embeds(images))
+        values = F.linear(last.ln_1(x), last.attn.in_proj_weight[128:],
+                          last.attn.in_proj_bias[128:])
+        x = x + last.attn.out_proj(values)
+        x = x + last.mlp.c_proj(F.gelu(last.mlp.c_fc(last.ln_2(x))))
+        expected = (visual.ln_post(x[:, 1:]) @ visual.proj).transpose(1, 2).reshape(2, 32, 4, 4)
+    torch.testing.assert_close(dense['value_block'], expected, rtol=1e-4, atol=1e-5)
+    for other in ('value', 'tokens'):
+        assert not torch.allclose(dense['value_block'], dense[other], atol=1e-3), other
+    with pytest.raises(ValueError, match='value_block'):
+        UMGCLIPBackbone(model_name=TINY, dense_readout='values')
 
 
 def test_out_indices_are_open_clip_indices():

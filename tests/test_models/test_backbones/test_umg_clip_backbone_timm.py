@@ -60,5 +60,6 @@ def test_lora_and_frozen_stages_on_timm_blocks():
     assert not any(n.startswith(('visual.trunk.patch_embed', 'visual.trunk.blocks.0.',
                                  'visual.trunk.blocks.1.')) for n in trainable)
     assert any(n.startswith('visual.trunk.blocks.2.') for n in trainable)
-    with pytest.raises(NotImplementedError, match="dense_readout='value'"):
-        UMGCLIPBackbone(model_cfg=EVA_TINY, dense_readout='value')
+    for readout in ('value', 'value_block'):
+        with pytest.raises(NotImplementedError, match=f"dense_readout='{readout}'"):
+            UMGCLIPBackbone(model_cfg=EVA_TINY, dense_readout=readout)

@@ -207,3 +207,23 @@ def test_ade20k_config_changes_only_the_test_data_and_vocabulary_source():
                                                     'PanopticSemanticIoUMetric']
     assert ade.custom_hooks == [dict(type='VocabularyHook')]  # ADE's own names
     assert coco.custom_hooks == [dict(type='VocabularyHook', vocabulary='coco_panoptic_133')]
+
+
+@pytest.mark.parametrize('from_checkpoint', [True, False])
+def test_classifier_temperature_starts_from_the_clip_checkpoint(tmp_path, from_checkpoint,
+                                                                 model):
+    import math
+    from umg_mm.models.utils import build_open_clip
+    clip = build_open_clip(TINY)
+    with torch.no_grad():
+        clip.logit_scale.fill_(math.log(42.))
+    torch.save(clip.state_dict(), tmp_path / 'clip.pt')
+    init_default_scope('mmdet')
+    cfg = tiny_coco_cfg().model
+    cfg.clip.checkpoint = str(tmp_path / 'clip.pt')
+    cfg.logit_scale_from_checkpoint = from_checkpoint
+    loaded = MODELS.build(cfg)
+    scale = loaded.panoptic_head.cls_embed.logit_scale.exp().item()
+    assert scale == pytest.approx(42. if from_checkpoint else 1 / 0.07, rel=1e-5)
+    # the module's model has random towers: the configured start
+    assert model.panoptic_head.cls_embed.logit_scale.exp().item() == pytest.approx(1 / 0.07)

@@ -92,6 +92,32 @@ def test_learnable_and_fixed_temperature():
     assert capped.logit_scale().item() == pytest.approx(100.)
 
 
+@pytest.mark.parametrize('learnable', [True, False])
+def test_shared_logit_scale_is_read_from_its_owner_and_stored_there(learnable):
+    owner = torch.nn.Module()
+    owner.logit_scale = torch.nn.Parameter(torch.tensor(math.log(50.)), requires_grad=False)
+    loss_fn = MultiPositiveContrastiveLoss(learnable_temperature=learnable)
+    loss_fn.share_logit_scale(owner)
+    assert loss_fn.state_dict() == {} and list(loss_fn.parameters()) == []
+    assert owner.logit_scale.requires_grad == learnable
+    assert loss_fn.logit_scale().item() == pytest.approx(50.)
+    loss_fn.set_logit_scale(20.)
+    assert owner.logit_scale.exp().item() == pytest.approx(20.)
+    torch.manual_seed(0)
+    image, text = torch.randn(3, 4), torch.randn(3, 4)
+    loss = loss_fn(image, text, string_ids(['a', 'b', 'c']), _diag(3))
+    expected = MultiPositiveContrastiveLoss(temperature=1 / 20.)(
+        image, text, string_ids(['a', 'b', 'c']), _diag(3))
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
+    if learnable:
+        loss.backward()
+        assert owner.logit_scale.grad.abs().item() > 0
+    owner.logit_scale = torch.nn.Parameter(torch.tensor(math.log(5.)))  # replaced (FSDP)
+    assert loss_fn.logit_scale().item() == pytest.approx(5.)
+    with pytest.raises(TypeError, match='not a log-scale'):
+        MultiPositiveContrastiveLoss().share_logit_scale(owner, 'missing')
+
+
 def test_rows_without_pairs_are_an_error():
     loss = MultiPositiveContrastiveLoss()
     with pytest.raises(ValueError, match=r'visuals \[1\]'):

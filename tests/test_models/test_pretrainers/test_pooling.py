@@ -49,3 +49,20 @@ def test_pool_masks_never_copies_the_dense_map_per_mask():
     assert mode.largest <= batch * per_image * (2 * grid) ** 2 < per_mask_copy
     empty = patch_coverage_pool(dense, [torch.zeros(0, 16, 16, dtype=torch.bool)] * batch, 2)
     assert empty[0].shape == (0, dim) and empty[2].numel() == 0
+
+
+def test_crop_regions_is_torchvision_roi_align_and_the_whole_box_the_image():
+    from torchvision.ops import roi_align
+
+    from umg_mm.models.pretrainers.pooling import crop_regions
+    torch.manual_seed(0)
+    images = torch.randn(2, 3, 16, 12)
+    boxes = torch.tensor([[0., 0., 12., 16.], [2., 3., 9., 7.], [1., 1., 11., 15.]])
+    index = torch.tensor([1, 0, 1])
+    crops = crop_regions(images, boxes, index, (16, 12))
+    assert crops.shape == (3, 3, 16, 12)
+    torch.testing.assert_close(crops[0], images[1], rtol=1e-5, atol=1e-5)
+    expected = roi_align(images, torch.cat([index[:, None].float(), boxes], dim=1), (16, 12),
+                         spatial_scale=1., sampling_ratio=-1, aligned=True)
+    torch.testing.assert_close(crops, expected, rtol=1e-5, atol=1e-5)
+    assert crop_regions(images, boxes[:0], index[:0], (8, 8)).shape == (0, 3, 8, 8)

@@ -24,7 +24,7 @@ def test_config_names_registered_classes(path):
                 assert TRANSFORMS.get(step['type']) is not None, step['type']
     for metric in cfg.test_evaluator:
         assert METRICS.get(metric['type']) is not None
-    assert 'log_logit_scale' in cfg.optim_wrapper.paramwise_cfg.custom_keys
+    assert 'logit_scale' in cfg.optim_wrapper.paramwise_cfg.custom_keys  # every temperature
 
 
 def test_vit_b16_pretrainer_builds_with_the_keys_the_optimizer_names():
@@ -32,6 +32,9 @@ def test_vit_b16_pretrainer_builds_with_the_keys_the_optimizer_names():
     cfg.model.clip.checkpoint = None
     model = MODELS.build(cfg.model)
     names = [n for n, p in model.named_parameters() if p.requires_grad]
-    assert sum('log_logit_scale' in n for n in names) == 3
+    # the three temperatures: the CLIP's logit_scale (image-text) and the two other levels'
+    assert sorted(n for n in names if 'logit_scale' in n) == [
+        'losses.pixel_text.log_logit_scale', 'losses.region_text.log_logit_scale',
+        'text_encoder.clip.logit_scale']
     assert model.patch_size == 16 and model.backbone.embed_dim == 512
     assert any(n.startswith('text_encoder.') for n in names)

@@ -1,4 +1,6 @@
-"""UMGCLIPPretrainer: losses, gradients, uneven batches, one text encoding, predictions."""
+"""UMGCLIPPretrainer: losses, gradients, uneven batches, one text encoding, predictions,
+temperatures from the checkpoint, region-to-crop self-distillation."""
+import math
 from unittest import mock
 
 import pytest
@@ -9,8 +11,9 @@ from torchvision.ops import roi_align
 
 import umg_mm  # noqa: F401
 from umg_mm.models.pretrainers import UMGCLIPPretrainer
-from umg_mm.models.pretrainers.pooling import mask_coverage, patch_coverage_pool, pool_regions
-from umg_mm.models.utils import NANO_MODEL
+from umg_mm.models.pretrainers.pooling import (crop_regions, mask_coverage, patch_coverage_pool,
+                                               pool_regions)
+from umg_mm.models.utils import NANO_MODEL, build_open_clip
 
 LOSS = dict(type='MultiPositiveContrastiveLoss')
 
@@ -74,7 +77,7 @@ def test_losses_and_gradients_reach_every_trained_part():
     for name in ('backbone.visual.conv1.weight', 'backbone.visual.proj',
                  'backbone.visual.transformer.resblocks.1.mlp.c_fc.weight',
                  'text_encoder.clip.text_projection', 'text_encoder.clip.token_embedding.weight',
-                 'losses.image_text.log_logit_scale', 'losses.region_text.log_logit_scale',
+                 'text_encoder.clip.logit_scale', 'losses.region_text.log_logit_scale',
                  'losses.pixel_text.log_logit_scale'):
         assert grads[name] is not None and grads[name].abs().sum() > 0, name
 
@@ -95,9 +98,12 @@ def test_frozen_text_encoder_and_lora_backbone_train_only_adapters():
                       out_indices=(), lora=dict(r=4, alpha=8)),
         text_encoder=dict(type='UMGCLIPTextEncoder', model_name=NANO_MODEL, frozen=True))
     grads = _grads(model, model(**_full_batch(model), mode='loss'))
-    assert grads and all('lora' in n or n.startswith('losses.') for n in grads)
+    # the temperatures train: the image-text one is the CLIP's logit_scale
+    temperatures = ('losses.', 'text_encoder.clip.logit_scale')
+    assert grads and all('lora' in n or n.startswith(temperatures) for n in grads)
     assert any('lora' in n and g is not None and g.abs().sum() > 0 for n, g in grads.items())
-    assert all(p.grad is None for p in model.text_encoder.parameters())
+    assert all(p.grad is None for n, p in model.text_encoder.named_parameters()
+               if n != 'clip.logit_scale')
 
 
 def test_batch_without_regions_masks_or_captions_stays_finite():
@@ -232,3 +238,123 @@ def test_pretrained_checkpoint_loads_into_the_downstream_towers(tmp_path):
     assert torch.equal(backbone.visual.conv1.weight, model.backbone.visual.conv1.weight)
     assert torch.equal(text.clip.token_embedding.weight,
                        model.text_encoder.clip.token_embedding.weight)
+
+
+# ---------------------------------------------------------------- temperature from the checkpoint
+def _clip_file(tmp_path, scale):
+    clip = build_open_clip(NANO_MODEL)
+    with torch.no_grad():
+        clip.logit_scale.fill_(math.log(scale))
+    path = tmp_path / 'clip.pt'
+    torch.save(clip.state_dict(), path)
+    return str(path)
+
+
+def _clip_model(**kwargs):
+    return _model(backbone=dict(type='UMGCLIPBackbone', out_type='dict', out_indices=(),
+                                frozen_stages=-1),
+                  text_encoder=dict(type='UMGCLIPTextEncoder', frozen=False, templates=['a {}']),
+                  **kwargs)
+
+
+@pytest.mark.parametrize('from_checkpoint', [True, False])
+def test_temperatures_start_from_the_checkpoint_logit_scale(tmp_path, from_checkpoint):
+    path = _clip_file(tmp_path, 42.)
+    model = _clip_model(clip=dict(model_name=NANO_MODEL, checkpoint=path),
+                        logit_scale_from_checkpoint=from_checkpoint,
+                        region_text_loss=dict(LOSS, temperature=0.05))
+    expected = dict(image_text=42., region_text=42., pixel_text=42.) if from_checkpoint else \
+        dict(image_text=1 / 0.07, region_text=1 / 0.05, pixel_text=1 / 0.07)
+    for name, scale in expected.items():
+        assert model.losses[name].logit_scale().item() == pytest.approx(scale, rel=1e-5), name
+    # random towers: the configured temperatures, whatever the switch
+    random = _clip_model(clip=dict(model_name=NANO_MODEL, checkpoint='random'))
+    assert random.losses['image_text'].logit_scale().item() == pytest.approx(1 / 0.07)
+    assert random.losses['region_text'].logit_scale().item() == pytest.approx(1 / 0.07)
+
+
+def test_checkpoint_carries_the_image_text_scale_as_the_clip_logit_scale(tmp_path):
+    from umg_mm.models.text import UMGCLIPTextEncoder
+    model = _model()
+    model.losses['image_text'].set_logit_scale(20.)
+    state = model.state_dict()
+    assert not any(k.startswith('losses.image_text.') for k in state)
+    assert state['text_encoder.clip.logit_scale'].exp().item() == pytest.approx(20.)
+    path = tmp_path / 'iter_1.pth'
+    torch.save(dict(state_dict=state), path)
+    text = UMGCLIPTextEncoder(model_name=NANO_MODEL, checkpoint=str(path))
+    assert text.logit_scale_loaded and text.logit_scale.exp().item() == pytest.approx(20.)
+    # the next stage starts from it
+    again = _clip_model(clip=dict(model_name=NANO_MODEL, checkpoint=str(path)))
+    assert again.losses['image_text'].logit_scale().item() == pytest.approx(20., rel=1e-5)
+
+
+def test_old_checkpoint_with_its_own_image_text_temperature_loads():
+    model = _model()
+    state = model.state_dict()
+    # the layout before: the loss held the trained scale, the CLIP an untrained one
+    state['losses.image_text.log_logit_scale'] = torch.tensor(math.log(30.))
+    state['text_encoder.clip.logit_scale'] = torch.tensor(math.log(1 / 0.07))
+    fresh = _model()
+    fresh.load_state_dict(state, strict=True)
+    assert fresh.losses['image_text'].logit_scale().item() == pytest.approx(30.)
+
+
+# ---------------------------------------------------------------- region-to-crop distillation
+DISTILL = dict(type='RegionCropDistillLoss', loss_weight=1., num_crops=8)
+
+
+def test_region_crop_distill_equals_the_hand_computation_and_stops_the_teacher_gradient():
+    model = _model(image_text_loss=None, region_text_loss=None, pixel_text_loss=None,
+                   region_crop_distill_loss=DISTILL)
+    batch = _full_batch(model)
+    calls = []
+    forward = model.backbone.forward
+
+    def recording(inputs):
+        calls.append((tuple(inputs.shape), torch.is_grad_enabled()))
+        return forward(inputs)
+
+    with mock.patch.object(model.backbone, 'forward', side_effect=recording):
+        losses = model(**batch, mode='loss')
+    # student: the batch with gradient; teacher: the 3 boxes cropped to 32 px, without
+    assert calls == [((2, 3, 32, 32), True), ((3, 3, 32, 32), False)]
+    assert set(losses) == {'loss_region_crop_distill'}
+    with torch.no_grad():
+        inputs = batch['inputs']
+        boxes = [s.gt_instances.bboxes for s in batch['data_samples']]
+        student = pool_regions(model.backbone(inputs)['dense'], boxes, model.roi_align)
+        crops = crop_regions(inputs, torch.cat(boxes), torch.tensor([0, 0, 1]), (32, 32))
+        teacher = model.backbone(crops)['global']
+        expected = (1 - torch.nn.functional.cosine_similarity(student, teacher)).mean()
+    assert losses['loss_region_crop_distill'].item() == pytest.approx(expected.item(), abs=1e-5)
+    grads = _grads(model, losses)
+    assert grads['backbone.visual.conv1.weight'].abs().sum() > 0
+    assert all(p.grad is None for p in model.text_encoder.parameters())
+
+
+def test_region_crop_distill_caps_crops_and_is_zero_on_the_graph_without_regions():
+    model = _model(region_crop_distill_loss=dict(DISTILL, num_crops=2))
+    batch = _full_batch(model)
+    with mock.patch('umg_mm.models.pretrainers.umg_clip_pretrainer.crop_regions',
+                    wraps=crop_regions) as crop:
+        losses = model(**batch, mode='loss')
+    assert crop.call_args[0][1].shape == (2, 4)  # 2 of the batch's 3 boxes
+    assert torch.isfinite(losses['loss_region_crop_distill'])
+    empty = model(**_batch(model, [_sample((32, 32)), _sample((24, 32))]), mode='loss')
+    assert empty['loss_region_crop_distill'] == 0
+    assert empty['loss_region_crop_distill'].requires_grad
+    _grads(model, empty)  # backward works
+
+
+def test_a_few_training_steps_with_every_term_stay_finite():
+    model = _model(region_crop_distill_loss=DISTILL)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3)
+    batch = _full_batch(model)
+    for _ in range(3):
+        losses = model(**batch, mode='loss')
+        total = sum(v for k, v in losses.items() if k.startswith('loss'))
+        assert torch.isfinite(total) and torch.isfinite(losses['loss_region_crop_distill'])
+        optimizer.zero_grad()
+        total.backward()
+        optimizer.step()

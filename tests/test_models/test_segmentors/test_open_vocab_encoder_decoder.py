@@ -196,3 +196,25 @@ def test_label_maps_equal_the_logits_path(ensemble):
         for ours, reference in zip(labels, logits):
             assert 'seg_logits' not in ours and reference.seg_logits.data.shape[0] == 39
             assert torch.equal(ours.pred_sem_seg.data, reference.pred_sem_seg.data)
+
+
+@pytest.mark.parametrize('from_checkpoint', [True, False])
+def test_classifier_temperature_starts_from_the_clip_checkpoint(tmp_path, from_checkpoint):
+    import math
+    from umg_mm.models.utils import TINY_MODEL, build_open_clip
+    clip = build_open_clip(TINY_MODEL)
+    with torch.no_grad():
+        clip.logit_scale.fill_(math.log(42.))
+    torch.save(clip.state_dict(), tmp_path / 'clip.pt')
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(osp.join(ROOT, SYNTHETIC_CONFIG)).model
+    cfg.update(train_vocabulary=TRAIN_VOCAB, ensemble=None, fallback=None,
+               logit_scale_from_checkpoint=from_checkpoint)
+    cfg.clip.checkpoint = str(tmp_path / 'clip.pt')
+    model = MODELS.build(cfg)
+    scale = model.decode_head.cls_embed.logit_scale.exp().item()
+    assert scale == pytest.approx(42. if from_checkpoint else 1 / 0.07, rel=1e-5)
+
+
+def test_random_towers_keep_the_configured_classifier_temperature(model):
+    assert model.decode_head.cls_embed.logit_scale.exp().item() == pytest.approx(1 / 0.07)

@@ -33,7 +33,9 @@ from ..utils import (apply_lora, build_open_clip, checkpoint_files, load_tower_s
                      lora_state_dict, merge_lora, trainable_summary)
 
 OUT_TYPES = ('global', 'dense', 'intermediates', 'dict')
-DENSE_READOUTS = ('tokens', 'value')
+DENSE_READOUTS = ('tokens', 'value', 'value_block')
+#: read-outs that replace the last block's attention by its value path (open_clip blocks only)
+VALUE_READOUTS = ('value', 'value_block')
 # a ``pretrained`` value with one of these names a file (mmseg's meaning), not an open_clip tag
 WEIGHT_FILE_SUFFIXES = ('.pth', '.pt', '.bin', '.safetensors')
 
@@ -66,9 +68,12 @@ class UMGCLIPBackbone(BaseModule):
             ``'intermediates'``, ``'dict'`` (see :meth:`forward`).
         dense_readout: how dense embeddings are read out of the last block: ``'tokens'`` (the
             last block's patch tokens through ``ln_post`` and ``proj``, as the global embedding
-            is made from the class token) or ``'value'`` (the last block's value path only, without
+            is made from the class token), ``'value'`` (the last block's value path only, without
             query-key mixing, residual or MLP, through ``ln_post`` and ``proj``; MaskCLIP's choice,
-            better localised for a CLIP not trained on dense alignment).
+            better localised for a CLIP not trained on dense alignment) or ``'value_block'``
+            (CLIPSelf's / FineCLIP's: the last block with its attention replaced by the value
+            path, residual and MLP kept, ``x + v(x)``, then ``+ mlp(ln_2(.))``, through
+            ``ln_post`` and ``proj``). The value read-outs need open_clip's attention blocks.
         out_indices: blocks whose outputs ``'intermediates'`` gives (open_clip's ``indices``:
             negative counts from the end), one per level of the model's neck; default four
             evenly spaced blocks ending with the last ((2, 5, 8, 11) for 12 blocks); ``()``: none
@@ -121,6 +126,7 @@ class UMGCLIPBackbone(BaseModule):
             timm_tower.make_dynamic(visual, self.model_name)
             trunk = visual.trunk
             self.patch_size = tuple(trunk.patch_embed.patch_size)
+            self.image_size = tuple(trunk.patch_embed.img_size)
             self.width = trunk.embed_dim
             self.num_layers = len(trunk.blocks)
             self.num_prefix_tokens = trunk.num_prefix_tokens
@@ -128,6 +134,7 @@ class UMGCLIPBackbone(BaseModule):
                 clip.text_projection.shape[-1]
         elif isinstance(visual, VisionTransformer) and visual.attn_pool is None:
             self.patch_size = tuple(visual.patch_size)
+            self.image_size = tuple(visual.image_size)
             self.width = visual.transformer.width
             self.num_layers = len(visual.transformer.resblocks)
             self.num_prefix_tokens = 1
@@ -143,10 +150,10 @@ class UMGCLIPBackbone(BaseModule):
         del clip  # the text tower lives in UMGCLIPTextEncoder
         self.out_type = out_type
         self.dense_readout = dense_readout
-        if dense_readout == 'value' and (self.is_timm or not isinstance(
+        if dense_readout in VALUE_READOUTS and (self.is_timm or not isinstance(
                 visual.transformer.resblocks[-1], ResidualAttentionBlock)):
             raise NotImplementedError(
-                f"dense_readout='value' needs open_clip's default attention blocks; "
+                f"dense_readout={dense_readout!r} needs open_clip's default attention blocks; "
                 f'{self.model_name} has other blocks. '
                 f"Use dense_readout='tokens'.")
 
@@ -323,7 +330,10 @@ class UMGCLIPBackbone(BaseModule):
 
     def _dense(self, x: torch.Tensor, before_last: Optional[torch.Tensor],
                grid: Tuple[int, int]) -> torch.Tensor:
-        if self.dense_readout == 'value':
+        """``(B, D, h, w)`` dense embeddings by :attr:`dense_readout`, from the final tokens
+        ``x`` or, for the value read-outs, the last block's input ``before_last``
+        (``(B, P + h*w, width)`` each)."""
+        if self.dense_readout in VALUE_READOUTS:
             block = self.visual.transformer.resblocks[-1]
             y = block.ln_1(before_last)
             batch, length, channels = y.shape
@@ -333,6 +343,9 @@ class UMGCLIPBackbone(BaseModule):
             y = y.reshape(batch * length, 1, channels)
             x = block.attn(y, y, y, need_weights=False)[0].reshape(batch, length, channels)
             x = block.ls_1(x)
+            if self.dense_readout == 'value_block':  # the block, attention -> value path
+                x = before_last + x
+                x = x + block.ls_2(block.mlp(block.ln_2(x)))
         dense = self._to_joint(x[:, self.num_prefix_tokens:])
         # contiguous: compiled ops (mmcv's RoIAlign among them) assume it
         return dense.transpose(1, 2).reshape(dense.shape[0], -1, *grid).contiguous()
@@ -373,7 +386,7 @@ class UMGCLIPBackbone(BaseModule):
         want_global = self.out_type in ('global', 'dict')
         want_dense = self.out_type in ('dense', 'dict')
         indices = list(self.out_indices) if self.out_type in ('intermediates', 'dict') else []
-        if want_dense and self.dense_readout == 'value':
+        if want_dense and self.dense_readout in VALUE_READOUTS:
             indices.append(self.num_layers - 2)
         x, by_index, grid = self._tokens(inputs, indices, drop_patches=self.out_type == 'global')
         outputs = {}

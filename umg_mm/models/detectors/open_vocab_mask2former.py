@@ -2,13 +2,14 @@
 from typing import Optional, Sequence, Tuple, Union
 
 from mmdet.models.detectors import Mask2Former
+from mmengine.logging import MMLogger
 from mmdet.registry import MODELS as MMDET_MODELS
 from mmdet.structures import SampleList
 from torch import Tensor
 
 from umg_mm.structures.vocabulary import Vocabulary, join_things_stuff, load_vocabulary
 from umg_mm.registry import MODELS
-from ..utils import map_legacy_keys, with_clip
+from ..utils import checkpoint_logit_scale, map_legacy_keys, with_clip
 
 VocabularySpec = Union[str, Sequence, Vocabulary]
 #: key prefixes of checkpoints written before the text tower had one owner: (old, new)
@@ -64,6 +65,10 @@ class OpenVocabMask2Former(Mask2Former):
             pixels no proposal covers with the dense embeddings (new classes that training left
             void); ``None`` leaves them void.
         neck: the pyramid neck (``CLIPPyramidNeck``) on the backbone's blocks.
+        logit_scale_from_checkpoint: start the head classifier's temperature from the CLIP
+            checkpoint's ``logit_scale`` when the text tower loaded one at construction
+            (``clip.checkpoint``/``pretrained``); ``False``, or random towers: the classifier's
+            ``logit_scale_init``. The value used is logged.
         train_cfg, test_cfg, data_preprocessor, init_cfg: as mmdet's ``Mask2Former``.
     """
 
@@ -77,6 +82,7 @@ class OpenVocabMask2Former(Mask2Former):
                  ensemble: Optional[dict] = None,
                  fallback: Optional[dict] = None,
                  neck: Optional[dict] = None,
+                 logit_scale_from_checkpoint: bool = True,
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
@@ -104,7 +110,15 @@ class OpenVocabMask2Former(Mask2Former):
                          test_cfg=test_cfg, data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
         self.text_encoder = text_encoder
-        self.panoptic_head.cls_embed.set_text_encoder(text_encoder)
+        classifier = self.panoptic_head.cls_embed
+        classifier.set_text_encoder(text_encoder)
+        scale = checkpoint_logit_scale(text_encoder, logit_scale_from_checkpoint)
+        if scale is not None:
+            classifier.set_logit_scale(scale)
+        MMLogger.get_current_instance().info(
+            f'{type(self).__name__}: the classifier logit scale starts at '
+            f'{classifier.initial_logit_scale if scale is None else scale:.4g} '
+            f'({"the CLIP checkpoint" if scale is not None else "logit_scale_init"})')
         map_legacy_keys(self, LEGACY_KEYS)
         self.ensemble = MODELS.build(ensemble) if ensemble is not None else None
         self.fallback = MODELS.build(fallback) if fallback is not None else None

@@ -40,7 +40,9 @@ class OpenVocabClassifier(BaseModule):
             ``None``: set it later with :meth:`set_vocabulary` before the first forward.
         templates: prompt templates for the class embeddings (set name, file or list); ``None``
             uses the text encoder's.
-        logit_scale_init: initial value of ``exp(logit_scale)``, the inverse temperature.
+        logit_scale_init: initial value of ``exp(logit_scale)``, the inverse temperature (the
+            segmentor and detector start it from their CLIP checkpoint's with
+            ``logit_scale_from_checkpoint``, see :meth:`set_logit_scale`).
         learn_logit_scale: train the logit scale (otherwise it stays at its initial value).
         max_logit_scale: upper clamp of ``exp(logit_scale)``, as CLIP does (100).
         init_cfg: mmengine initialisation config.
@@ -61,6 +63,7 @@ class OpenVocabClassifier(BaseModule):
         self.embed_dim = embed_dim
         self.templates = templates
         self.max_logit_scale = max_logit_scale
+        self.initial_logit_scale = logit_scale_init
         self.proj = nn.Linear(in_channels, embed_dim)
         self.void_embedding = nn.Parameter(torch.randn(embed_dim) * embed_dim**-0.5)
         self.logit_scale = nn.Parameter(torch.tensor(math.log(logit_scale_init)),
@@ -68,6 +71,11 @@ class OpenVocabClassifier(BaseModule):
         self.vocabulary: Optional[Vocabulary] = None
         if vocabulary is not None:
             self.set_vocabulary(vocabulary)
+
+    def set_logit_scale(self, scale: float) -> None:
+        """Set ``exp(logit_scale)`` to ``scale`` (a start value; trained if learnable)."""
+        with torch.no_grad():
+            self.logit_scale.fill_(math.log(scale))
 
     def set_text_encoder(self, text_encoder: nn.Module) -> None:
         """Embed vocabularies with the model's text tower from now on.

@@ -58,7 +58,9 @@ class MultiPositiveContrastiveLoss(nn.Module):
 
     Args:
         loss_weight: multiplies the loss.
-        temperature: initial softmax temperature ``1 / s`` (CLIP: 0.07).
+        temperature: initial softmax temperature ``1 / s`` (CLIP: 0.07); a model may start it
+            elsewhere (:meth:`set_logit_scale`) or keep it in its CLIP's ``logit_scale``
+            (:meth:`share_logit_scale`).
         learnable_temperature: learn ``log s`` (clamped to ``max_logit_scale``) or keep it fixed.
         max_logit_scale: upper bound of the learned scale ``s`` (CLIP: 100).
         symmetric: average the visual-to-text and text-to-visual directions (CLIP); ``False``
@@ -77,15 +79,48 @@ class MultiPositiveContrastiveLoss(nn.Module):
         self.loss_weight = loss_weight
         self.max_logit_scale = max_logit_scale
         self.symmetric = symmetric
+        self.initial_logit_scale = 1 / temperature
+        self.learnable_temperature = learnable_temperature
+        self._shared = None  # (module, attribute name) holding log s, see share_logit_scale
         log_scale = torch.tensor(math.log(1 / temperature))
         if learnable_temperature:
             self.log_logit_scale = nn.Parameter(log_scale)
         else:
             self.register_buffer('log_logit_scale', log_scale)
 
+    def share_logit_scale(self, owner: nn.Module, name: str = 'logit_scale') -> None:
+        """Keep ``log s`` in ``owner.<name>`` (open_clip's ``CLIP.logit_scale``) from now on.
+
+        The loss's own ``log_logit_scale`` is dropped and the owner is kept by reference, not as
+        a submodule: the temperature is stored, optimised and saved once, under the owner's key.
+        The parameter's value is left as it is (see :meth:`set_logit_scale`); it is trained
+        when ``learnable_temperature`` is.
+
+        Args:
+            owner: the module holding the parameter, read at each call (so a wrapper that
+                replaces the parameter, as FSDP's 0-d to 1-element change, is followed).
+            name: its attribute name.
+        """
+        param = getattr(owner, name, None)
+        if not isinstance(param, nn.Parameter):
+            raise TypeError(f'{type(self).__name__}.share_logit_scale: {type(owner).__name__}.'
+                            f'{name} is {type(param).__name__}, not a log-scale nn.Parameter')
+        del self.log_logit_scale
+        self._shared = (owner, name)
+        param.requires_grad_(self.learnable_temperature)
+
+    def log_scale(self) -> torch.Tensor:
+        """``log s``: the loss's own tensor or the shared parameter (scalar or 1 element)."""
+        return getattr(*self._shared) if self._shared is not None else self.log_logit_scale
+
+    def set_logit_scale(self, scale: float) -> None:
+        """Set the scale to ``scale`` (a start value: the temperature is then ``1 / scale``)."""
+        with torch.no_grad():
+            self.log_scale().fill_(math.log(scale))
+
     def logit_scale(self) -> torch.Tensor:
         """The current scale ``s = 1 / temperature`` (a scalar tensor)."""
-        return self.log_logit_scale.exp().clamp(max=self.max_logit_scale)
+        return self.log_scale().exp().clamp(max=self.max_logit_scale)
 
     def forward(self, visual: torch.Tensor, texts: torch.Tensor, text_ids: torch.Tensor,
                 pairs: torch.Tensor) -> torch.Tensor:

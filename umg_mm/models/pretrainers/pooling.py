@@ -31,6 +31,27 @@ def pool_regions(dense: torch.Tensor, boxes: Sequence[torch.Tensor],
     return roi_align(dense.contiguous(), rois).mean(dim=(2, 3))
 
 
+def crop_regions(images: torch.Tensor, boxes: torch.Tensor, image_index: torch.Tensor,
+                 size: Tuple[int, int]) -> torch.Tensor:
+    """Boxes cut out of the images and resized to ``size`` (mmcv's RoIAlign, bilinear with
+    adaptive sampling: a box larger than ``size`` is averaged, not aliased).
+
+    Args:
+        images: ``(B, C, H, W)`` images.
+        boxes: ``(N, 4)`` absolute ``x1, y1, x2, y2`` in pixels of ``images``.
+        image_index: ``(N,)`` the image of each box.
+        size: ``(height, width)`` of the crops.
+
+    Returns:
+        ``(N, C, height, width)`` crops.
+    """
+    if boxes.shape[0] == 0:
+        return images.new_zeros((0, images.shape[1], *size))
+    rois = torch.cat([image_index.to(images)[:, None], boxes.to(images)], dim=1)
+    crop = RoIAlign(output_size=tuple(size), spatial_scale=1., sampling_ratio=0, aligned=True)
+    return crop(images.contiguous(), rois)
+
+
 def mask_coverage(masks: torch.Tensor, grid: Tuple[int, int], patch_size: int) -> torch.Tensor:
     """Fraction of each patch that each mask covers.
 

@@ -4,6 +4,7 @@ from typing import Dict, List, Optional, Sequence, Union
 import torch
 import torch.nn.functional as F
 from mmcv.ops import RoIAlign
+from mmengine.logging import MMLogger
 from mmengine.model import BaseModel
 from mmengine.structures import PixelData
 from torch import nn
@@ -12,10 +13,13 @@ from umg_mm.registry import MODELS
 from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary, refuse_stuff
 from ..open_vocab.similarity import class_similarities
 from ..losses import string_ids
-from ..utils import with_clip
-from .pooling import covered_pixels, patch_coverage_pool, pool_regions
+from ..utils import checkpoint_logit_scale, map_legacy_keys, with_clip
+from .pooling import covered_pixels, crop_regions, patch_coverage_pool, pool_regions
 
 LOSS_NAMES = ('image_text', 'region_text', 'pixel_text', 'pixel_dense')
+#: checkpoints written before the image-text temperature moved into the CLIP's logit_scale:
+#: (old key, new key); the old key's trained value wins over the untrained one
+LEGACY_KEYS = (('losses.image_text.log_logit_scale', 'text_encoder.clip.logit_scale'),)
 
 
 class _BatchTexts:
@@ -47,6 +51,15 @@ class UMGCLIPPretrainer(BaseModel):
     the global batch gathered from all ranks. Images without a caption/tag (``img_text`` None),
     regions or segments simply add no rows; the ranks still take part in every gather.
 
+    The image-text temperature is the CLIP's own: the loss reads the text tower's
+    ``logit_scale`` (``text_encoder.clip.logit_scale``), so a checkpoint carries the trained
+    scale where open_clip and the downstream models read it. With weights loaded and
+    ``logit_scale_from_checkpoint``, every level's temperature starts from the checkpoint's
+    scale; otherwise from each loss's ``temperature``. The optional ``region_crop_distill_loss``
+    (CLIPSelf) pulls up to ``num_crops`` RoIAligned region embeddings towards the global
+    embeddings of the same boxes cropped from the input, resized to the tower's input size and
+    encoded by the same tower without gradient (stop-gradient self-distillation).
+
     ``predict()`` gives zero-shot outputs for the metrics in :mod:`umg_mm.evaluation.metrics`:
     ``img_embedding`` (D,) and ``text_embedding`` (D,) (of ``img_text``; absent without one),
     and, with a vocabulary in ``test_cfg``, ``pred_img_scores`` (K,), ``pred_region_scores``
@@ -70,6 +83,12 @@ class UMGCLIPPretrainer(BaseModel):
             only with its sampled caption: a region's positives are then its caption and its
             category names.
         pixel_coverage: see ``pixel_dense_loss``.
+        region_crop_distill_loss: a ``RegionCropDistillLoss`` config (``loss_weight``,
+            ``num_crops``), ``None`` (default): no self-distillation term.
+        logit_scale_from_checkpoint: start every loss's temperature from the CLIP checkpoint's
+            ``logit_scale`` when the text tower loaded one at construction (``clip.checkpoint``
+            or ``pretrained``); ``False``, or random towers: each loss's ``temperature``. The
+            values used are logged.
         data_preprocessor: a ``UMGDataPreprocessor`` config.
         test_cfg: ``dict(vocabulary=..., templates=...)`` for zero-shot prediction (anything
             ``load_vocabulary`` reads; templates: a set name, file or list).
@@ -88,6 +107,8 @@ class UMGCLIPPretrainer(BaseModel):
                  tag_template: str = '{}',
                  region_tags: bool = True,
                  pixel_coverage: float = 0.5,
+                 region_crop_distill_loss: Optional[dict] = None,
+                 logit_scale_from_checkpoint: bool = True,
                  data_preprocessor: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None):
@@ -110,11 +131,15 @@ class UMGCLIPPretrainer(BaseModel):
                              f'open_clip model')
         configs = dict(image_text=image_text_loss, region_text=region_text_loss,
                        pixel_text=pixel_text_loss, pixel_dense=pixel_dense_loss)
-        if all(cfg is None for cfg in configs.values()):
+        if all(cfg is None for cfg in configs.values()) and region_crop_distill_loss is None:
             raise ValueError(f'all losses are None; configure at least one of '
-                             f'{[n + "_loss" for n in LOSS_NAMES]}')
+                             f'{[n + "_loss" for n in LOSS_NAMES] + ["region_crop_distill_loss"]}')
         self.losses = nn.ModuleDict(
             {name: MODELS.build(cfg) for name, cfg in configs.items() if cfg is not None})
+        self.region_crop_distill = None if region_crop_distill_loss is None else \
+            MODELS.build(region_crop_distill_loss)
+        self._start_temperatures(logit_scale_from_checkpoint)
+        map_legacy_keys(self, LEGACY_KEYS, old_wins=True)
         self.roi_align = RoIAlign(spatial_scale=1. / self.patch_size, **region_roi)
         if '{}' not in tag_template:
             raise ValueError(f"tag_template={tag_template!r} needs a '{{}}' for the tag")
@@ -122,6 +147,22 @@ class UMGCLIPPretrainer(BaseModel):
         self.region_tags = region_tags
         self.pixel_coverage = pixel_coverage
         self.test_cfg = dict(test_cfg or {})
+
+    def _start_temperatures(self, from_checkpoint: bool) -> None:
+        """Share the CLIP's ``logit_scale`` with the image-text loss; start every level's
+        scale from the checkpoint's (see ``logit_scale_from_checkpoint``) or its config's."""
+        if 'image_text' in self.losses:
+            self.losses['image_text'].share_logit_scale(self.text_encoder.clip)
+        scale = checkpoint_logit_scale(self.text_encoder, from_checkpoint)
+        starts = {name: loss.initial_logit_scale if scale is None else scale
+                  for name, loss in self.losses.items()}
+        for name, loss in self.losses.items():
+            loss.set_logit_scale(starts[name])
+        if self.losses:  # values as set (python floats: also under a fake-tensor mode)
+            source = 'the CLIP checkpoint' if scale is not None else "each loss's temperature"
+            values = ', '.join(f'{name} {value:.4g}' for name, value in starts.items())
+            MMLogger.get_current_instance().info(
+                f'{type(self).__name__}: logit scales start at {values} ({source})')
 
     @property
     def vocabulary(self) -> Optional[Vocabulary]:
@@ -170,8 +211,9 @@ class UMGCLIPPretrainer(BaseModel):
                 preprocessor).
 
         Returns:
-            ``loss_<level>`` for each configured level, and ``scale_<level>`` (its current
-            ``1 / temperature``, logged, not optimised).
+            ``loss_<level>`` for each configured level, ``loss_region_crop_distill`` when
+            configured, and ``scale_<level>`` (its current ``1 / temperature``, logged, not
+            optimised).
         """
         features = self.backbone(inputs)
         dense = features['dense']
@@ -197,8 +239,12 @@ class UMGCLIPPretrainer(BaseModel):
             losses['image_text'] = self.losses['image_text'](
                 features['global'][index], text[image_slice], ids[image_slice],
                 _diagonal_pairs(len(captioned), dense.device))
-        if 'region_text' in self.losses:
+        if 'region_text' in self.losses or self.region_crop_distill is not None:
             pooled = pool_regions(dense, [r.bboxes for r in regions], self.roi_align)
+        if self.region_crop_distill is not None:
+            losses['region_crop_distill'] = self._region_crop_distill(
+                inputs, dense, pooled, [r.bboxes for r in regions])
+        if 'region_text' in self.losses:
             losses['region_text'] = self.losses['region_text'](
                 pooled, text[region_slice], ids[region_slice],
                 _owner_pairs(region_texts, dense.device))
@@ -225,6 +271,26 @@ class UMGCLIPPretrainer(BaseModel):
         outputs.update({f'scale_{name}': loss.logit_scale().detach()
                         for name, loss in self.losses.items()})
         return outputs
+
+    def _region_crop_distill(self, inputs: torch.Tensor, dense: torch.Tensor,
+                             pooled: torch.Tensor, boxes: List[torch.Tensor]) -> torch.Tensor:
+        """The self-distillation loss of up to ``num_crops`` boxes (a random choice when the
+        batch has more): ``pooled`` ``(R, D)`` (student, all boxes in order, from ``dense``)
+        against the global embeddings of the boxes cropped from ``inputs`` ``(B, 3, Hp, Wp)``
+        (teacher, encoded by the backbone without gradient). No boxes: 0 on ``dense``'s graph."""
+        loss = self.region_crop_distill
+        index = torch.cat([torch.full((len(b),), i, dtype=torch.long, device=inputs.device)
+                           for i, b in enumerate(boxes)])
+        if len(index) == 0:
+            return dense.sum() * 0.
+        chosen = torch.arange(len(index), device=inputs.device)
+        if len(index) > loss.num_crops:
+            chosen = torch.randperm(len(index), device=inputs.device)[:loss.num_crops].sort()[0]
+        boxes = torch.cat(boxes).reshape(-1, 4)[chosen]
+        with torch.no_grad():
+            crops = crop_regions(inputs, boxes, index[chosen], self.backbone.image_size)
+            teacher = self.backbone(crops)['global']
+        return loss(pooled[chosen], teacher)
 
     @torch.no_grad()
     def predict(self, inputs: torch.Tensor, data_samples: list) -> list:

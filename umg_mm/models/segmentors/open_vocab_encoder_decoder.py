@@ -2,6 +2,7 @@
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
+from mmengine.logging import MMLogger
 from mmengine.structures import PixelData
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
@@ -12,7 +13,7 @@ from torch import Tensor
 from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary, refuse_stuff
 from ..heads.open_vocab_seg_head import output_size
 from ..open_vocab import class_similarities, map_candidates, mask_class_scores, mixture_candidates
-from ..utils import map_legacy_keys, with_clip
+from ..utils import checkpoint_logit_scale, map_legacy_keys, with_clip
 
 VocabularySpec = Union[str, Sequence, Vocabulary]
 #: key prefixes of checkpoints written before the text tower had one owner: (old, new)
@@ -95,6 +96,10 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
         fallback: config of an ``UncoveredPixelFallback`` (``coverage_thr``, ``seen_classes``):
             pixels no query covers take the dense embeddings' CLIP probabilities (classes that
             training left void); ``None`` keeps the scores. Needs ``'dense'`` too.
+        logit_scale_from_checkpoint: start the head classifier's temperature from the CLIP
+            checkpoint's ``logit_scale`` when the text tower loaded one at construction
+            (``clip.checkpoint``/``pretrained``); ``False``, or random towers: the classifier's
+            ``logit_scale_init``. The value used is logged.
         **kwargs: ``EncoderDecoder``'s arguments (``backbone``, ``decode_head``,
             ``data_preprocessor``, ``train_cfg``, ``test_cfg``, ...).
     """
@@ -106,6 +111,7 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
                  test_vocabulary: Optional[VocabularySpec] = None,
                  ensemble: Optional[ConfigType] = None,
                  fallback: Optional[ConfigType] = None,
+                 logit_scale_from_checkpoint: bool = True,
                  **kwargs):
         if train_vocabulary is None and test_vocabulary is None:
             raise ValueError('OpenVocabEncoderDecoder needs train_vocabulary (the classes of '
@@ -119,6 +125,15 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
         self._text_encoder_cfg = towers['text_encoder']
         super().__init__(backbone=towers['backbone'], **kwargs)
         map_legacy_keys(self, LEGACY_KEYS)
+        classifier = getattr(self.decode_head, 'cls_embed', None)
+        if hasattr(classifier, 'set_logit_scale'):
+            scale = checkpoint_logit_scale(self.text_encoder, logit_scale_from_checkpoint)
+            if scale is not None:
+                classifier.set_logit_scale(scale)
+            MMLogger.get_current_instance().info(
+                f'{type(self).__name__}: the classifier logit scale starts at '
+                f'{classifier.initial_logit_scale if scale is None else scale:.4g} '
+                f'({"the CLIP checkpoint" if scale is not None else "logit_scale_init"})')
         parts = dict(ensemble=ensemble, fallback=fallback)
         for name, part in parts.items():
             if part is not None and not hasattr(self.decode_head, 'query_logits'):

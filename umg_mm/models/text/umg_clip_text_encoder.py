@@ -90,6 +90,9 @@ class UMGCLIPTextEncoder(BaseModule):
         self.cache_size = cache_size
         self._cache = OrderedDict()
         self._weights_version = 0
+        #: whether the CLIP's ``logit_scale`` came from weights (a pretrained tag or a
+        #: checkpoint holding it), which a model's ``logit_scale_from_checkpoint`` reads
+        self.logit_scale_loaded = pretrained is not None
         self.num_truncated = 0  # texts cut to the context length (see _count_truncated)
         self._truncation_reported = False
         for param in self.clip.parameters():
@@ -121,6 +124,7 @@ class UMGCLIPTextEncoder(BaseModule):
                      'text_projection', 'logit_scale', 'logit_bias')
         report = load_tower_state(self, path, anchor=anchor, prefix=prefix, own_roots=roots,
                                   module_prefix='clip.')
+        self.logit_scale_loaded |= 'logit_scale' in report.loaded
         self.clear_cache()
         return report
 
@@ -165,7 +169,11 @@ class UMGCLIPTextEncoder(BaseModule):
 
     # ------------------------------------------------------------------ encoding
     def _grad_mode(self) -> bool:
-        return torch.is_grad_enabled() and any(p.requires_grad for p in self.parameters())
+        """Whether a call computes gradients for weights that change text embeddings (the
+        temperature, which a pretrainer may train with a frozen tower, changes none)."""
+        return torch.is_grad_enabled() and any(
+            p.requires_grad for n, p in self.named_parameters()
+            if n not in ('clip.logit_scale', 'clip.logit_bias'))
 
     def encode_text(self, texts: Sequence[str], normalize: bool = True) -> torch.Tensor:
         """Embed raw strings; each distinct string is tokenised and encoded once.

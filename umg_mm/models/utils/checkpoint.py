@@ -201,26 +201,33 @@ def lora_state_dict(module: nn.Module) -> Dict[str, torch.Tensor]:
     return {k: v for k, v in module.state_dict().items() if is_lora_key(k)}
 
 
-def map_legacy_keys(model: nn.Module, renames: Sequence[Tuple[str, str]]) -> None:
+def map_legacy_keys(model: nn.Module, renames: Sequence[Tuple[str, str]],
+                    old_wins: bool = False) -> None:
     """Load checkpoints written before a key layout changed into ``model``.
 
     Registers a ``load_state_dict`` pre-hook on ``model`` (it runs under ``torch``'s and
     mmengine's loaders alike) that renames each key starting with an old prefix to the new
     prefix. A tensor stored twice in the old layout (the text tower once under
-    ``text_encoder.`` and once inside a head) is kept once: the new key's tensor wins. One log
-    line says how many keys were mapped.
+    ``text_encoder.`` and once inside a head) is kept once: the new key's tensor wins, unless
+    ``old_wins`` (the old key held the value that was trained). One log line says how many keys
+    were mapped.
 
     Args:
         model: the root model (its keys are the checkpoint's keys).
         renames: ``(old prefix, new prefix)`` pairs, e.g.
             ``('panoptic_head.cls_embed.text_encoder.', 'text_encoder.')``.
+        old_wins: where both keys are in a checkpoint, keep the old key's tensor.
     """
     def hook(state_dict, prefix, *args):
         mapped = 0
         for old, new in renames:
             old, new = prefix + old, prefix + new
             for key in [k for k in state_dict if k.startswith(old)]:
-                state_dict.setdefault(new + key[len(old):], state_dict.pop(key))
+                value = state_dict.pop(key)
+                if old_wins:
+                    state_dict[new + key[len(old):]] = value
+                else:
+                    state_dict.setdefault(new + key[len(old):], value)
                 mapped += 1
         if mapped:
             MMLogger.get_current_instance().info(

@@ -7,6 +7,8 @@ A model (segmentor, detector, zero-shot classifier, pretrainer) takes
 """
 from typing import Dict, Optional
 
+from torch import nn
+
 #: the keys of ``clip=dict(...)``: the architecture (an open_clip name or config) and its weights
 CLIP_KEYS = ('model_name', 'model_cfg', 'pretrained', 'checkpoint', 'checkpoint_prefix')
 
@@ -39,3 +41,20 @@ def with_clip(clip: Optional[dict], towers: Dict[str, dict]) -> Dict[str, dict]:
                 f'named once, in model.clip; remove {[f"model.{name}.{k}" for k in twice]}')
         filled[name] = dict(tower, **clip)
     return filled
+
+
+def checkpoint_logit_scale(text_encoder: nn.Module, enabled: bool) -> Optional[float]:
+    """The scale ``exp(logit_scale)`` of the CLIP weights the text tower loaded, to start a
+    model's temperatures from (a model's ``logit_scale_from_checkpoint``).
+
+    Args:
+        text_encoder: the model's ``UMGCLIPTextEncoder`` (built, weights loaded).
+        enabled: the model's switch.
+
+    Returns:
+        The scale, or ``None`` when the switch is off or the tower's ``logit_scale`` came from no
+        weights (random towers, or a file without it): the configured temperatures then.
+    """
+    if not enabled or not getattr(text_encoder, 'logit_scale_loaded', False):
+        return None
+    return float(text_encoder.logit_scale.detach().exp().flatten()[0])
