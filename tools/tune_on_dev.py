@@ -13,8 +13,9 @@ from that declaration (one source)::
 
 Protocol: the config's test loop and test evaluators (mmengine ``Runner``, the config's own
 metrics), with every path of the val split rewritten to the dev split and no train or val loop.
-Each choice of ``values`` is tried alone over its candidates (``TUNABLES``), every other choice
-at its config value; the chosen candidate has the best dev score (the mean of ``metric``; on a
+The choices of ``values`` are tuned one at a time in their order (coordinate descent, one
+pass): each over its candidates (``TUNABLES``), the choices before it at the values chosen for
+them, those after it at their config values; the chosen candidate has the best dev score (the mean of ``metric``; on a
 tie the config's value, else the first). While the script runs, opening or listing any file of
 the world's val split raises ``PermissionError``. The record (``split='dev'``, the world's path,
 seed and held-out classes, every candidate's score, the chosen values, the command) goes to
@@ -316,8 +317,10 @@ def tune_config(cfg: Config, checkpoint: str, world: str, args: argparse.Namespa
             scores.append(dev_score(metrics, metric))
             print(f'[{stem}] {key}={value!r}: dev mean({", ".join(metric)}) {scores[-1]:.2f} '
                   f'({time.time() - start:.0f} s)', flush=True)
+        chosen = choose(candidates, scores, current)
         choices[key] = dict(field=tunable.field, config_value=current, candidates=candidates,
-                            scores=scores, chosen=choose(candidates, scores, current))
+                            scores=scores, chosen=chosen)
+        tunable.set(cfg, chosen)  # the next choices are tried at the values chosen so far
     return dict(choices=choices, metric=metric)
 
 
@@ -348,8 +351,9 @@ def main(argv: Optional[Sequence[str]] = None) -> List[str]:
                 checkpoint=checkpoint,
                 world=world_meta(world, meta),
                 metric=result['metric'],
-                protocol='each choice alone over its candidates, the others at their config '
-                         'values; chosen: the best dev score (tie: the config value, else the '
+                protocol='one choice at a time in the order of tuning.values, each over its '
+                         'candidates with the earlier choices at their chosen values and the '
+                         'later ones at their config values; chosen: the best dev score (tie: the config value, else the '
                          'first); the val split is never read',
                 choices=result['choices'],
                 values={k: c['chosen'] for k, c in result['choices'].items()},
