@@ -28,8 +28,8 @@ crop_size = (64, 64)
 tuning = dict(
     split='dev', record='docs/tuning/umg-mask2former_vit-tiny_1xb8-300it_synthetic-64x64.json',
     metric='mIoU',
-    values=dict(test_scale=64, ensemble_alpha=0.4, ensemble_beta=0.8, ensemble_logit_scale=100.,
-                coverage_thr=0.5))
+    values=dict(test_scale=64, ensemble_alpha=0.2, ensemble_beta=1.0, ensemble_logit_scale=50.,
+                coverage_thr=0.75))
 
 # pixels no query covers (training left the held-out classes void) take the dense embeddings'
 # CLIP probabilities, held-out classes only (docs/panoptic.md#held-out-classes)
