@@ -27,7 +27,7 @@ tuning = dict(
     split='dev',
     record='docs/tuning/umg-mask2former_vit-tiny_2xb8-1200it_synthetic-panoptic-64x64.json',
     metric='coco_panoptic/PQ',
-    values=dict(min_area=16, ensemble_alpha=0.4, ensemble_beta=0.8))
+    values=dict(min_area=64, ensemble_alpha=0.6, ensemble_beta=0.6))
 # void regions (the proposals leave held-out classes uncovered) named by dense CLIP, with
 # held-out classes only (docs/panoptic.md#held-out-classes)
 fallback = dict(type='UncoveredRegionFallback', min_area=tuning['values']['min_area'],
