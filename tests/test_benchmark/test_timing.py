@@ -1,5 +1,6 @@
 """Interleaved medians, ratios and peak memory of umg_mm.benchmark."""
 import math
+import mmap
 
 import pytest
 
@@ -56,7 +57,8 @@ def test_peak_rss_reset_then_grows_with_an_allocation():
         pytest.skip('no /proc/self/clear_refs here')
     before = rss_bytes()
     assert peak_rss_bytes() - before < 8 * 2**20
-    block = bytearray(64 * 2**20)
+    # fresh anonymous pages (a bytearray may reuse heap pages that are already resident)
+    block = mmap.mmap(-1, 64 * 2**20)
     block[::4096] = b'\x01' * (len(block) // 4096)  # touch every page
     assert peak_rss_bytes() - before >= 60 * 2**20
-    del block
+    block.close()
