@@ -2,14 +2,13 @@
 from typing import Optional, Sequence, Tuple, Union
 
 from mmdet.models.detectors import Mask2Former
-from mmengine.logging import MMLogger
 from mmdet.registry import MODELS as MMDET_MODELS
 from mmdet.structures import SampleList
 from torch import Tensor
 
 from umg_mm.structures.vocabulary import Vocabulary, join_things_stuff, load_vocabulary
 from umg_mm.registry import MODELS
-from ..utils import checkpoint_logit_scale, map_legacy_keys, with_clip
+from ..utils import map_legacy_keys, start_classifier_logit_scale, with_clip
 
 VocabularySpec = Union[str, Sequence, Vocabulary]
 #: key prefixes of checkpoints written before the text tower had one owner: (old, new)
@@ -112,13 +111,7 @@ class OpenVocabMask2Former(Mask2Former):
         self.text_encoder = text_encoder
         classifier = self.panoptic_head.cls_embed
         classifier.set_text_encoder(text_encoder)
-        scale = checkpoint_logit_scale(text_encoder, logit_scale_from_checkpoint)
-        if scale is not None:
-            classifier.set_logit_scale(scale)
-        MMLogger.get_current_instance().info(
-            f'{type(self).__name__}: the classifier logit scale starts at '
-            f'{classifier.initial_logit_scale if scale is None else scale:.4g} '
-            f'({"the CLIP checkpoint" if scale is not None else "logit_scale_init"})')
+        start_classifier_logit_scale(self, classifier, text_encoder, logit_scale_from_checkpoint)
         map_legacy_keys(self, LEGACY_KEYS)
         self.ensemble = MODELS.build(ensemble) if ensemble is not None else None
         self.fallback = MODELS.build(fallback) if fallback is not None else None

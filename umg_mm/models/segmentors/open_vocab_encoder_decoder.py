@@ -2,7 +2,6 @@
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
-from mmengine.logging import MMLogger
 from mmengine.structures import PixelData
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
@@ -13,7 +12,7 @@ from torch import Tensor
 from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary, refuse_stuff
 from ..heads.open_vocab_seg_head import output_size
 from ..open_vocab import class_similarities, map_candidates, mask_class_scores, mixture_candidates
-from ..utils import checkpoint_logit_scale, map_legacy_keys, with_clip
+from ..utils import map_legacy_keys, start_classifier_logit_scale, with_clip
 
 VocabularySpec = Union[str, Sequence, Vocabulary]
 #: key prefixes of checkpoints written before the text tower had one owner: (old, new)
@@ -127,13 +126,8 @@ class OpenVocabEncoderDecoder(EncoderDecoder):
         map_legacy_keys(self, LEGACY_KEYS)
         classifier = getattr(self.decode_head, 'cls_embed', None)
         if hasattr(classifier, 'set_logit_scale'):
-            scale = checkpoint_logit_scale(self.text_encoder, logit_scale_from_checkpoint)
-            if scale is not None:
-                classifier.set_logit_scale(scale)
-            MMLogger.get_current_instance().info(
-                f'{type(self).__name__}: the classifier logit scale starts at '
-                f'{classifier.initial_logit_scale if scale is None else scale:.4g} '
-                f'({"the CLIP checkpoint" if scale is not None else "logit_scale_init"})')
+            start_classifier_logit_scale(self, classifier, self.text_encoder,
+                                         logit_scale_from_checkpoint)
         parts = dict(ensemble=ensemble, fallback=fallback)
         for name, part in parts.items():
             if part is not None and not hasattr(self.decode_head, 'query_logits'):

@@ -7,6 +7,7 @@ A model (segmentor, detector, zero-shot classifier, pretrainer) takes
 """
 from typing import Dict, Optional
 
+from mmengine.logging import MMLogger
 from torch import nn
 
 #: the keys of ``clip=dict(...)``: the architecture (an open_clip name or config) and its weights
@@ -58,3 +59,17 @@ def checkpoint_logit_scale(text_encoder: nn.Module, enabled: bool) -> Optional[f
     if not enabled or not getattr(text_encoder, 'logit_scale_loaded', False):
         return None
     return float(text_encoder.logit_scale.detach().exp().flatten()[0])
+
+
+def start_classifier_logit_scale(model: nn.Module, classifier: nn.Module, text_encoder: nn.Module,
+                                 enabled: bool) -> None:
+    """Start an ``OpenVocabClassifier``'s logit scale from the loaded CLIP's
+    (:func:`checkpoint_logit_scale`), else keep its ``logit_scale_init``; log one line naming
+    ``model``'s class and the value used."""
+    scale = checkpoint_logit_scale(text_encoder, enabled)
+    if scale is not None:
+        classifier.set_logit_scale(scale)
+    MMLogger.get_current_instance().info(
+        f'{type(model).__name__}: the classifier logit scale starts at '
+        f'{classifier.initial_logit_scale if scale is None else scale:.4g} '
+        f'({"the CLIP checkpoint" if scale is not None else "logit_scale_init"})')
