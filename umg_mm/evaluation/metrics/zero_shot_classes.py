@@ -1,7 +1,9 @@
 """Class names of a zero-shot evaluation and its seen / held-out split."""
+import os.path as osp
 from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
+import torch
 
 from umg_mm.structures.seen_classes import SeenClasses
 from umg_mm.structures.vocabulary import Vocabulary, load_vocabulary
@@ -51,6 +53,18 @@ class ClassSplit:
             return {'': np.ones(len(labels), dtype=bool)}
         held = self.held_out[labels]
         return {'': np.ones(len(labels), dtype=bool), '_seen': ~held, '_held_out': held}
+
+    def image_scores(self, sample: dict, labels: dict, label_file: str, what: str,
+                     entry: str = 'label') -> tuple:
+        """An image's ``pred_img_scores`` (``(len(names),)`` float tensor, checked against this
+        vocabulary) and its ground truth ``labels[file name]``; ``KeyError`` naming the image and
+        ``label_file`` when it has no ``entry`` there."""
+        scores = torch.as_tensor(sample['pred_img_scores']).float().cpu()
+        self.check_scores(scores, what)
+        name = osp.basename(sample['img_path'])
+        if name not in labels:
+            raise KeyError(f'{name} has no {entry} in {label_file}')
+        return scores, labels[name]
 
     def check_scores(self, scores, what: str) -> None:
         """Raise when the model scored another number of classes than this vocabulary has."""

@@ -3,7 +3,6 @@ import os.path as osp
 from typing import Dict, Optional, Sequence
 
 import numpy as np
-import torch
 from mmengine.evaluator import BaseMetric
 
 from umg_mm.registry import METRICS
@@ -57,12 +56,9 @@ class ZeroShotClassificationMetric(BaseMetric):
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
-            scores = torch.as_tensor(sample['pred_img_scores']).float().cpu()
-            self.split.check_scores(scores, type(self).__name__)
-            name = osp.basename(sample['img_path'])
-            if name not in self.labels:
-                raise KeyError(f'{name} has no label in {self.label_file}')
-            self.results.append((scores[self.columns].numpy(), self.labels[name]))
+            scores, label = self.split.image_scores(sample, self.labels, self.label_file,
+                                                    type(self).__name__)
+            self.results.append((scores[self.columns].numpy(), label))
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
         scores = np.stack([r[0] for r in results])

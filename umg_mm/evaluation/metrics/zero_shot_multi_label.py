@@ -99,13 +99,10 @@ class ZeroShotMultiLabelMetric(BaseMetric):
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
-            scores = torch.as_tensor(sample['pred_img_scores']).float().cpu()
-            self.split.check_scores(scores, type(self).__name__)
-            name = osp.basename(sample['img_path'])
-            if name not in self.labels:
-                raise KeyError(f'{name} has no record in {self.label_file}')
+            scores, label = self.split.image_scores(sample, self.labels, self.label_file,
+                                                    type(self).__name__, entry='record')
             target = np.zeros(len(self.columns), dtype=np.int64)
-            target[self.labels[name]] = 1
+            target[label] = 1
             self.results.append((scores[self.columns].numpy(), target))
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
